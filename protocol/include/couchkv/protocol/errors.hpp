@@ -106,6 +106,9 @@ std::error_code make_error_code(status s) noexcept;
 // per protocol-facts section 3.5. The value() is still the wire status.
 std::error_code make_kv_error(opcode op, status s, bool had_cas = false) noexcept;
 
+// True for error codes of any KV-status category variant (value() is then the wire status).
+[[nodiscard]] bool is_kv_error(const std::error_code& ec) noexcept;
+
 // Temporary conditions worth retrying with backoff (etmpfail, ebusy, sync_write_in_progress, ...).
 [[nodiscard]] bool is_retryable(status s) noexcept;
 // Statuses after which the connection is not usable (auth_stale, ...), or a client_errc that
