@@ -1,0 +1,65 @@
+// Connection strings:
+//   couchbase://h1,h2:11210/bucket?kv_timeout=2.5s   plain KV (default port 11210)
+//   couchbases://h1/bucket?ca_file=/path/ca.pem       TLS (default port 11207)
+//   memcached://h1:11211,h2:11212                     memcached-bucket mode over plain memcached
+// Hosts may be names, IPv4 or bracketed IPv6 ([::1]:11210). On couchbase(s)://, port 8091 / 18091
+// means "bootstrap over HTTP from this node" (as libcouchbase treats it).
+// Durations: "250ms", "2.5s", "1m", "100us", or a plain number of seconds ("2.5").
+#pragma once
+#include <couchkv/topology/errors.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace couchkv::topology {
+
+enum class scheme { couchbase, couchbases, memcached };
+
+struct endpoint {
+  std::string host; // IPv6 without brackets
+  std::uint16_t port{0};
+  bool http{false}; // bootstrap over the management port
+  friend bool operator==(const endpoint&, const endpoint&) = default;
+};
+
+enum class tls_verify { peer, none };
+
+struct connection_options {
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds kv_timeout{2500};
+  std::chrono::milliseconds view_timeout{75000};
+  std::chrono::milliseconds durability_timeout{5000};
+  std::chrono::milliseconds durability_interval{100};
+  std::chrono::milliseconds config_poll_interval{2500};
+  std::chrono::milliseconds config_poll_floor{50};
+  std::uint32_t kv_pool_size{1};
+  std::uint32_t max_queue_size{65536}; // in-flight operations per connection
+  std::vector<std::string> sasl_mechanisms{}; // empty: strongest available
+  bool allow_plain_auth{false};               // PLAIN over a plain-text connection
+  tls_verify verify{tls_verify::peer};
+  std::string ca_file{};
+  bool enable_mutation_tokens{true};
+  bool enable_unordered_execution{false};
+  std::string user_agent{};
+};
+
+struct connection_string {
+  topology::scheme scheme{topology::scheme::couchbase};
+  std::vector<endpoint> endpoints;
+  std::string bucket;
+  connection_options options{};
+
+  [[nodiscard]] bool tls() const noexcept { return scheme == topology::scheme::couchbases; }
+  [[nodiscard]] std::uint16_t default_port() const noexcept;
+};
+
+// Errors name the offending part: "option \"kv_timout\" is unknown", "port 99999 of host \"h1\"".
+[[nodiscard]] std::optional<connection_string> parse_connection_string(std::string_view text, config_error& err);
+
+[[nodiscard]] std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept;
+
+} // namespace couchkv::topology
