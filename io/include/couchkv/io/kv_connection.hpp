@@ -1,0 +1,138 @@
+// One KV connection (TCP or TLS): pipelined writes coalesced into one buffer per flush, responses
+// matched by opaque, per-operation deadlines and cancellation, a bounded number in flight.
+//
+// Every operation completes exactly once:
+//   - with the response (whatever its status),
+//   - client_errc::timeout at its deadline, client_errc::cancelled when its cancellation slot fires
+//     (a late response is then dropped and counted as an orphan),
+//   - client_errc::queue_full when too many are in flight (nothing was sent),
+//   - client_errc::not_connected when the connection is not open or died before the request was
+//     written (nothing was sent: safe to retry anywhere),
+//   - client_errc::connection_closed when it died after the request was written (it may have run).
+// All state lives on one strand; no mutex.
+#pragma once
+#include <couchkv/io/bootstrap.hpp>
+#include <couchkv/io/kv_response.hpp>
+#include <couchkv/protocol/decoder.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace couchkv::io {
+
+namespace asio = boost::asio;
+using clock = std::chrono::steady_clock;
+
+struct kv_request {
+  protocol::byte_buffer packet;                 // one complete request; its opaque is overwritten
+  clock::time_point deadline{clock::time_point::max()};
+};
+
+struct connection_settings {
+  std::string host{"127.0.0.1"};
+  std::uint16_t port{11210};
+  bool tls{false};
+  asio::ssl::context* ssl_context{nullptr}; // required with tls; must outlive the connection
+  bool verify_hostname{true};
+  std::string tls_server_name{}; // SNI and the name the certificate must carry; empty: host
+  std::chrono::milliseconds connect_timeout{10000};
+  bool run_bootstrap{true}; // false: a bare connection (no HELLO/SASL), for tests and tools
+  bootstrap_settings bootstrap{};
+  std::size_t max_in_flight{65536};
+  protocol::decoder_limits limits{};
+};
+
+struct connection_stats {
+  std::uint64_t completed{0};
+  std::uint64_t timeouts{0};
+  std::uint64_t cancelled{0};
+  std::uint64_t orphans{0};  // responses nobody waited for any more
+  std::uint64_t flushes{0};  // socket writes (one per coalesced batch)
+};
+
+class kv_connection : public std::enable_shared_from_this<kv_connection> {
+public:
+  using executor_type = asio::strand<asio::any_io_executor>;
+  using execute_signature = void(std::error_code, kv_response);
+  using connect_signature = void(std::error_code);
+
+  static std::shared_ptr<kv_connection> create(asio::any_io_executor ex, connection_settings settings);
+  ~kv_connection();
+  kv_connection(const kv_connection&) = delete;
+  kv_connection& operator=(const kv_connection&) = delete;
+
+  [[nodiscard]] executor_type get_executor() const noexcept { return strand_; }
+
+  // Resolve, connect, TLS handshake, bootstrap. On failure last_error_detail() says which step.
+  template <class Token>
+  auto async_connect(Token&& token)
+  {
+    return asio::async_initiate<Token, connect_signature>(
+        [self = shared_from_this()](auto handler) {
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          self->start_connect(asio::any_completion_handler<connect_signature>(std::move(handler)), std::move(ex));
+        },
+        token);
+  }
+
+  template <class Token>
+  auto async_execute(kv_request request, Token&& token)
+  {
+    return asio::async_initiate<Token, execute_signature>(
+        [self = shared_from_this()](auto handler, kv_request req) {
+          // The completion executor is taken while the handler's type is still known (Asio 1.81's
+          // type-erased completion executor cannot be posted to).
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
+                              std::move(ex));
+        },
+        token, std::move(request));
+  }
+
+  // Immediate close: every pending operation completes (not_connected / connection_closed).
+  void close();
+  // Refuse new operations, let those in flight finish (or time out), then close.
+  void close_gracefully();
+
+  // Called on the strand for server-initiated requests (magic 0x82), e.g. clustermap pushes.
+  void on_server_request(std::function<void(const protocol::packet_view&)> cb);
+  // Called once, on the strand, when an open connection dies (with the reason).
+  void on_close(std::function<void(std::error_code)> cb);
+
+  [[nodiscard]] bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+  // Valid once async_connect completed successfully.
+  [[nodiscard]] const bootstrap_result& bootstrap() const noexcept;
+  [[nodiscard]] const std::string& last_error_detail() const noexcept;
+  [[nodiscard]] connection_stats stats() const noexcept;
+  [[nodiscard]] const connection_settings& settings() const noexcept;
+
+private:
+  struct impl;
+  kv_connection(asio::any_io_executor ex, connection_settings settings);
+  void start_connect(asio::any_completion_handler<connect_signature> handler, asio::any_io_executor handler_ex);
+  void start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
+                     asio::any_io_executor handler_ex);
+
+  executor_type strand_;
+  std::unique_ptr<impl> impl_;
+  std::atomic<bool> open_{false};
+  std::atomic<std::size_t> in_flight_{0};
+};
+
+} // namespace couchkv::io

@@ -1,0 +1,521 @@
+#include <couchkv/io/kv_connection.hpp>
+#include <couchkv/protocol/errors.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cstring>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace couchkv::io {
+
+using tcp = asio::ip::tcp;
+using protocol::client_errc;
+using sys_error = boost::system::error_code;
+
+namespace {
+constexpr std::size_t initial_read_buffer = 64 * 1024;
+
+// Completions never run inline: the user's handler may start new operations, which must not
+// re-enter the table being walked.
+template <class Handler, class... Args>
+void post_completion(const asio::any_io_executor& ex, Handler h, Args... args)
+{
+  asio::post(ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
+}
+} // namespace
+
+struct kv_connection::impl {
+  struct pending {
+    asio::any_completion_handler<execute_signature> handler;
+    asio::any_io_executor handler_ex;
+    clock::time_point deadline;
+    bool written{false};
+  };
+
+  impl(executor_type ex, connection_settings s) : settings(std::move(s)), socket(ex), timer(ex), resolver(ex)
+  {
+    if (settings.tls) tls.emplace(tcp::socket(ex), *settings.ssl_context);
+  }
+
+  tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
+
+  connection_settings settings;
+  tcp::socket socket;
+  std::optional<asio::ssl::stream<tcp::socket>> tls;
+  asio::steady_timer timer;
+  tcp::resolver resolver;
+
+  enum class state { idle, connecting, open, draining, closed } st{state::idle};
+  bootstrap_result boot;
+  std::string detail;
+
+  std::unordered_map<std::uint32_t, pending> ops;
+  std::set<std::pair<clock::time_point, std::uint32_t>> deadlines;
+  clock::time_point armed_for{clock::time_point::max()};
+  std::uint32_t next_opaque{0};
+
+  protocol::byte_buffer queued;   // requests waiting for the next flush
+  std::vector<std::uint32_t> queued_ops;
+  protocol::byte_buffer writing;  // the flush on the wire
+  std::vector<std::uint32_t> writing_ops;
+  bool write_in_flight{false};
+
+  protocol::byte_buffer rbuf = protocol::byte_buffer(initial_read_buffer);
+  std::size_t rstart{0};
+  std::size_t rend{0};
+  bool reading{false};
+
+  std::function<void(const protocol::packet_view&)> server_request_cb;
+  std::function<void(std::error_code)> close_cb;
+  connection_stats stats;
+
+  // The engine; every member function runs on the strand. `self` keeps the connection alive
+  // across the asynchronous steps.
+  void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response resp);
+  void arm_timer(const std::shared_ptr<kv_connection>& self);
+  void flush(const std::shared_ptr<kv_connection>& self);
+  void read(const std::shared_ptr<kv_connection>& self);
+  bool dispatch_packets(const std::shared_ptr<kv_connection>& self);
+  void fail(const std::shared_ptr<kv_connection>& self, std::error_code reason, std::string why);
+  void execute(const std::shared_ptr<kv_connection>& self, kv_request req,
+               asio::any_completion_handler<execute_signature> handler, asio::any_io_executor handler_ex);
+  asio::awaitable<void> connect(std::shared_ptr<kv_connection> self);
+};
+
+std::shared_ptr<kv_connection> kv_connection::create(asio::any_io_executor ex, connection_settings settings)
+{
+  return std::shared_ptr<kv_connection>(new kv_connection(std::move(ex), std::move(settings)));
+}
+
+kv_connection::kv_connection(asio::any_io_executor ex, connection_settings settings)
+    : strand_(asio::make_strand(ex)), impl_(std::make_unique<impl>(strand_, std::move(settings)))
+{
+}
+
+kv_connection::~kv_connection() = default;
+
+const bootstrap_result& kv_connection::bootstrap() const noexcept { return impl_->boot; }
+const std::string& kv_connection::last_error_detail() const noexcept { return impl_->detail; }
+connection_stats kv_connection::stats() const noexcept { return impl_->stats; }
+const connection_settings& kv_connection::settings() const noexcept { return impl_->settings; }
+
+void kv_connection::on_server_request(std::function<void(const protocol::packet_view&)> cb)
+{
+  asio::dispatch(strand_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
+    self->impl_->server_request_cb = std::move(cb);
+  });
+}
+
+void kv_connection::on_close(std::function<void(std::error_code)> cb)
+{
+  asio::dispatch(strand_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
+    self->impl_->close_cb = std::move(cb);
+  });
+}
+
+// ---- the engine (all on the strand) ----------------------------------------------------------
+
+void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response resp)
+{
+  auto it = ops.find(opaque);
+  if (it == ops.end()) return;
+  auto op = std::move(it->second);
+  ops.erase(it);
+  c.in_flight_.store(ops.size(), std::memory_order_relaxed);
+  if (op.deadline != clock::time_point::max()) deadlines.erase({op.deadline, opaque});
+  auto slot = asio::get_associated_cancellation_slot(op.handler);
+  if (slot.is_connected()) slot.clear();
+  ++stats.completed;
+  post_completion(op.handler_ex, std::move(op.handler), ec, std::move(resp));
+}
+
+void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
+{
+  if (deadlines.empty()) return; // a pending wake-up finds nothing to expire and stops
+  auto earliest = deadlines.begin()->first;
+  if (earliest >= armed_for) return; // an earlier (or the same) wake-up is already set
+  armed_for = earliest;
+  timer.expires_at(earliest); // cancels a later wait; its handler sees operation_aborted
+  timer.async_wait([self](sys_error ec) {
+    auto& m = *self->impl_;
+    if (ec == asio::error::operation_aborted) return; // re-armed earlier, or closing
+    m.armed_for = clock::time_point::max();
+    auto now = clock::now();
+    while (!m.deadlines.empty() && m.deadlines.begin()->first <= now) {
+      auto opaque = m.deadlines.begin()->second;
+      ++m.stats.timeouts;
+      m.complete(*self, opaque, client_errc::timeout, {});
+    }
+    m.arm_timer(self);
+  });
+}
+
+void kv_connection::impl::flush(const std::shared_ptr<kv_connection>& self)
+{
+  if (write_in_flight || queued.empty() || st == state::closed) return;
+  std::swap(writing, queued);
+  std::swap(writing_ops, queued_ops);
+  queued.clear();
+  queued_ops.clear();
+  write_in_flight = true;
+  ++stats.flushes;
+  auto on_written = [self](sys_error ec, std::size_t) {
+    auto& m = *self->impl_;
+    m.write_in_flight = false;
+    if (ec) {
+      m.fail(self, client_errc::connection_closed, "write failed: " + ec.message());
+      return;
+    }
+    for (auto opaque : m.writing_ops) {
+      if (auto it = m.ops.find(opaque); it != m.ops.end()) it->second.written = true;
+    }
+    m.writing.clear();
+    m.writing_ops.clear();
+    m.flush(self);
+  };
+  if (tls) asio::async_write(*tls, asio::buffer(writing), std::move(on_written));
+  else asio::async_write(socket, asio::buffer(writing), std::move(on_written));
+}
+
+void kv_connection::impl::read(const std::shared_ptr<kv_connection>& self)
+{
+  if (reading || st == state::closed) return;
+  if (rend == rbuf.size()) {
+    if (rstart > 0) {
+      std::memmove(rbuf.data(), rbuf.data() + rstart, rend - rstart);
+      rend -= rstart;
+      rstart = 0;
+    } else {
+      rbuf.resize(rbuf.size() * 2);
+    }
+  }
+  reading = true;
+  auto buf = asio::buffer(rbuf.data() + rend, rbuf.size() - rend);
+  auto on_read = [self](sys_error ec, std::size_t n) {
+    auto& m = *self->impl_;
+    m.reading = false;
+    if (ec) {
+      m.fail(self, client_errc::connection_closed,
+             ec == asio::error::eof ? "server closed the connection" : "read failed: " + ec.message());
+      return;
+    }
+    m.rend += n;
+    if (!m.dispatch_packets(self)) return;
+    m.read(self);
+  };
+  if (tls) tls->async_read_some(buf, std::move(on_read));
+  else socket.async_read_some(buf, std::move(on_read));
+}
+
+bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>& self)
+{
+  while (true) {
+    auto r = protocol::decode_packet({rbuf.data() + rstart, rend - rstart}, settings.limits);
+    if (r.state == protocol::decode_state::error) {
+      fail(self, r.ec, "undecodable data from the server: " + r.ec.message());
+      return false;
+    }
+    if (r.state == protocol::decode_state::need_more) {
+      if (rstart == rend) {
+        rstart = rend = 0;
+      } else if (r.needed > rbuf.size() - rstart) {
+        // The packet does not fit behind rstart: move it to the front, and grow if needed.
+        std::memmove(rbuf.data(), rbuf.data() + rstart, rend - rstart);
+        rend -= rstart;
+        rstart = 0;
+        if (r.needed > rbuf.size()) rbuf.resize(r.needed);
+      }
+      return true;
+    }
+    const auto& p = r.packet;
+    if (p.magic_byte() == protocol::magic::server_request) {
+      if (server_request_cb) server_request_cb(p);
+    } else if (p.is_response()) {
+      if (ops.count(p.opaque())) complete(*self, p.opaque(), {}, kv_response(p));
+      else ++stats.orphans;
+    }
+    rstart += r.consumed;
+    if (st == state::closed) return false;
+  }
+}
+
+void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::error_code reason, std::string why)
+{
+  if (st == state::closed) return;
+  bool was_open = st == state::open || st == state::draining;
+  st = state::closed;
+  self->open_.store(false, std::memory_order_release);
+  detail = std::move(why);
+  sys_error ignored;
+  lowest().shutdown(tcp::socket::shutdown_both, ignored);
+  lowest().close(ignored);
+  resolver.cancel();
+  timer.cancel();
+  armed_for = clock::time_point::max();
+  // Each pending operation completes exactly once; whether it may have run decides the error.
+  std::vector<std::pair<std::uint32_t, bool>> victims;
+  victims.reserve(ops.size());
+  for (const auto& [opaque, op] : ops) victims.emplace_back(opaque, op.written);
+  for (auto [opaque, written] : victims) {
+    complete(*self, opaque, written ? client_errc::connection_closed : client_errc::not_connected, {});
+  }
+  queued.clear();
+  queued_ops.clear();
+  if (was_open && close_cb) {
+    auto cb = std::move(close_cb);
+    close_cb = nullptr;
+    cb(reason);
+  }
+}
+
+void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv_request req,
+                                  asio::any_completion_handler<execute_signature> handler,
+                                  asio::any_io_executor handler_ex)
+{
+  std::error_code refuse;
+  if (st != state::open) refuse = client_errc::not_connected;
+  else if (ops.size() >= settings.max_in_flight) refuse = client_errc::queue_full;
+  else if (req.packet.size() < protocol::header_size) refuse = client_errc::invalid_argument;
+  else if (req.deadline <= clock::now()) refuse = client_errc::timeout;
+  if (refuse) {
+    if (refuse == client_errc::timeout) ++stats.timeouts;
+    post_completion(handler_ex, std::move(handler), refuse, kv_response{});
+    return;
+  }
+  std::uint32_t opaque;
+  do {
+    opaque = ++next_opaque;
+  } while (opaque == 0 || ops.count(opaque));
+  protocol::store_be32(req.packet.data() + 12, opaque);
+
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  if (slot.is_connected()) {
+    std::weak_ptr<kv_connection> weak = self;
+    slot.assign([weak, opaque, strand = self->strand_](asio::cancellation_type type) {
+      if (type == asio::cancellation_type::none) return;
+      asio::dispatch(strand, [weak, opaque]() {
+        auto s = weak.lock();
+        if (!s || !s->impl_->ops.count(opaque)) return;
+        ++s->impl_->stats.cancelled;
+        s->impl_->complete(*s, opaque, client_errc::cancelled, {});
+      });
+    });
+  }
+  auto deadline = req.deadline;
+  ops.emplace(opaque, pending{std::move(handler), std::move(handler_ex), deadline, false});
+  self->in_flight_.store(ops.size(), std::memory_order_relaxed);
+  if (deadline != clock::time_point::max()) {
+    deadlines.emplace(deadline, opaque);
+    arm_timer(self);
+  }
+  queued.insert(queued.end(), req.packet.begin(), req.packet.end());
+  queued_ops.push_back(opaque);
+  flush(self);
+}
+
+asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection> self)
+{
+  using namespace asio::experimental::awaitable_operators;
+  sys_error ec;
+
+  // Resolve and connect, racing the connect timeout.
+  asio::steady_timer deadline(self->strand_);
+  deadline.expires_after(settings.connect_timeout);
+  auto endpoints = co_await resolver.async_resolve(settings.host, std::to_string(settings.port),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    detail = "resolving " + settings.host + ": " + ec.message();
+    st = state::closed;
+    throw std::system_error(make_error_code(client_errc::connection_failed));
+  }
+  auto result = co_await (asio::async_connect(lowest(), endpoints, asio::redirect_error(asio::use_awaitable, ec)) ||
+                          deadline.async_wait(asio::use_awaitable));
+  if (result.index() == 1) {
+    detail = "connecting to " + settings.host + ":" + std::to_string(settings.port) + " timed out";
+    st = state::closed;
+    sys_error ignored;
+    lowest().close(ignored);
+    throw std::system_error(make_error_code(client_errc::timeout));
+  }
+  if (ec) {
+    detail = "connecting to " + settings.host + ":" + std::to_string(settings.port) + ": " + ec.message();
+    st = state::closed;
+    throw std::system_error(make_error_code(client_errc::connection_failed));
+  }
+  lowest().set_option(tcp::no_delay(true), ec);
+
+  if (tls) {
+    const auto& name = settings.tls_server_name.empty() ? settings.host : settings.tls_server_name;
+    if (!SSL_set_tlsext_host_name(tls->native_handle(), name.c_str())) {
+      detail = "TLS: cannot set SNI host name";
+      st = state::closed;
+      throw std::system_error(make_error_code(client_errc::handshake_failed));
+    }
+    if (settings.verify_hostname) tls->set_verify_callback(asio::ssl::host_name_verification(name));
+    auto hs = co_await (tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec)) ||
+                        deadline.async_wait(asio::use_awaitable));
+    if (hs.index() == 1 || ec) {
+      detail = hs.index() == 1 ? "TLS handshake timed out" : "TLS handshake: " + ec.message();
+      st = state::closed;
+      sys_error ignored;
+      lowest().close(ignored);
+      throw std::system_error(make_error_code(client_errc::handshake_failed));
+    }
+  }
+
+  if (settings.run_bootstrap) {
+    bootstrap_fsm fsm(settings.bootstrap);
+    protocol::byte_buffer out;
+    auto act = fsm.start(out);
+    while (act != bootstrap_fsm::action::done) {
+      if (act == bootstrap_fsm::action::failed) {
+        detail = fsm.error_detail();
+        st = state::closed;
+        sys_error ignored;
+        lowest().close(ignored);
+        throw std::system_error(fsm.error());
+      }
+      if (act == bootstrap_fsm::action::write) {
+        if (tls) co_await asio::async_write(*tls, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+        else co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+        out.clear();
+        if (ec) break;
+      }
+      // Read until the FSM has a complete packet to chew on.
+      auto r = protocol::decode_packet({rbuf.data() + rstart, rend - rstart}, settings.limits);
+      while (r.state == protocol::decode_state::need_more) {
+        if (rend == rbuf.size()) rbuf.resize(std::max(rbuf.size() * 2, r.needed));
+        std::size_t n = 0;
+        auto rd = tls ? co_await (tls->async_read_some(asio::buffer(rbuf.data() + rend, rbuf.size() - rend),
+                                                       asio::redirect_error(asio::use_awaitable, ec)) ||
+                                  deadline.async_wait(asio::use_awaitable))
+                      : co_await (socket.async_read_some(asio::buffer(rbuf.data() + rend, rbuf.size() - rend),
+                                                         asio::redirect_error(asio::use_awaitable, ec)) ||
+                                  deadline.async_wait(asio::use_awaitable));
+        if (rd.index() == 1) {
+          detail = "handshake timed out";
+          st = state::closed;
+          sys_error ignored;
+          lowest().close(ignored);
+          throw std::system_error(make_error_code(client_errc::timeout));
+        }
+        n = std::get<0>(rd);
+        if (ec) break;
+        rend += n;
+        r = protocol::decode_packet({rbuf.data() + rstart, rend - rstart}, settings.limits);
+      }
+      if (ec) break;
+      if (r.state == protocol::decode_state::error) {
+        detail = "undecodable handshake response: " + r.ec.message();
+        st = state::closed;
+        sys_error ignored;
+        lowest().close(ignored);
+        throw std::system_error(r.ec);
+      }
+      rstart += r.consumed;
+      act = fsm.on_response(r.packet, out);
+    }
+    if (ec) {
+      detail = "connection lost during the handshake: " + ec.message();
+      st = state::closed;
+      sys_error ignored;
+      lowest().close(ignored);
+      throw std::system_error(make_error_code(client_errc::connection_closed));
+    }
+    boot = fsm.result();
+  }
+  st = state::open;
+  self->open_.store(true, std::memory_order_release);
+  // Anything that arrived behind the last handshake response (a config push) is handled now.
+  if (!dispatch_packets(self)) co_return;
+  read(self);
+}
+
+// ---- public entry points ----------------------------------------------------------------------
+
+void kv_connection::start_connect(asio::any_completion_handler<connect_signature> handler,
+                                  asio::any_io_executor handler_ex)
+{
+  asio::dispatch(strand_, [self = shared_from_this(), h = std::move(handler), hex = std::move(handler_ex)]() mutable {
+    auto& m = *self->impl_;
+    if (m.st != impl::state::idle) {
+      post_completion(hex, std::move(h), std::error_code(client_errc::invalid_argument));
+      return;
+    }
+    m.st = impl::state::connecting;
+    asio::co_spawn(self->strand_, m.connect(self),
+                   [self, h = std::move(h), hex = std::move(hex)](std::exception_ptr ex) mutable {
+                     std::error_code ec;
+                     if (ex) {
+                       try {
+                         std::rethrow_exception(ex);
+                       } catch (const std::system_error& e) {
+                         ec = e.code();
+                       } catch (const std::exception& e) {
+                         self->impl_->detail = e.what();
+                         ec = client_errc::connection_failed;
+                       }
+                     }
+                     post_completion(hex, std::move(h), ec);
+                   });
+  });
+}
+
+void kv_connection::start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
+                                  asio::any_io_executor handler_ex)
+{
+  asio::dispatch(strand_, [self = shared_from_this(), req = std::move(req), h = std::move(handler),
+                           hex = std::move(handler_ex)]() mutable {
+    self->impl_->execute(self, std::move(req), std::move(h), std::move(hex));
+  });
+}
+
+void kv_connection::close()
+{
+  asio::dispatch(strand_, [self = shared_from_this()]() {
+    self->impl_->fail(self, client_errc::connection_closed, "closed by the client");
+  });
+}
+
+void kv_connection::close_gracefully()
+{
+  asio::dispatch(strand_, [self = shared_from_this()]() {
+    auto& m = *self->impl_;
+    if (m.st != impl::state::open) return;
+    m.st = impl::state::draining; // execute() refuses new operations from now on
+    self->open_.store(false, std::memory_order_release);
+    // Poll for the last operation to finish; each has a deadline or will be answered.
+    auto poll = std::make_shared<std::function<void()>>();
+    auto timer = std::make_shared<asio::steady_timer>(self->strand_);
+    *poll = [self, poll, timer]() {
+      auto& mm = *self->impl_;
+      if (mm.st == impl::state::closed) return;
+      if (mm.ops.empty()) {
+        mm.fail(self, client_errc::connection_closed, "closed by the client");
+        *poll = nullptr; // break the cycle
+        return;
+      }
+      timer->expires_after(std::chrono::milliseconds(5));
+      timer->async_wait([poll](sys_error) {
+        if (*poll) (*poll)();
+      });
+    };
+    (*poll)();
+  });
+}
+
+} // namespace couchkv::io

@@ -1,0 +1,408 @@
+// kv_connection against Debian's real memcached (plain, SASL, TLS) and against fake peers that
+// misbehave. Every operation must complete exactly once.
+#include "io_test_support.hpp"
+
+#include <couchkv/protocol/errors.hpp>
+#include <couchkv/protocol/request.hpp>
+#include <couchkv/protocol/response.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/write.hpp>
+
+#include <gtest/gtest.h>
+#include <memcached_server.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+using namespace couchkv;
+using namespace couchkv::test;
+using protocol::opcode;
+using protocol::status;
+
+namespace {
+
+io::connection_settings memcached_settings(std::uint16_t port)
+{
+  io::connection_settings s;
+  s.port = port;
+  s.bootstrap.hello = false; // plain memcached (see bootstrap_settings::hello)
+  return s;
+}
+
+std::shared_ptr<io::kv_connection> connect(io_thread& t, io::connection_settings s, std::error_code* out_ec = nullptr)
+{
+  auto c = io::kv_connection::create(t.io.get_executor(), std::move(s));
+  std::promise<std::error_code> p;
+  c->async_connect([&p](std::error_code ec) { p.set_value(ec); });
+  auto ec = p.get_future().get();
+  if (out_ec) *out_ec = ec;
+  else EXPECT_FALSE(ec) << ec.message() << " / " << c->last_error_detail();
+  return c;
+}
+
+protocol::byte_buffer set_packet(std::string_view key, std::string_view value, opcode op = opcode::set,
+                                 std::uint64_t cas = 0)
+{
+  protocol::byte_buffer b;
+  protocol::append_store(b, op, 0, {.key = key}, {.value = protocol::as_bytes(value), .flags = 0x02000000, .cas = cas});
+  return b;
+}
+
+protocol::byte_buffer get_packet(std::string_view key)
+{
+  protocol::byte_buffer b;
+  protocol::append_get(b, 0, {.key = key});
+  return b;
+}
+
+std::string temp_dir(const char* name)
+{
+  auto dir = std::filesystem::temp_directory_path() /
+             (std::string("couchkv-") + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+} // namespace
+
+TEST(kv_connection_memcached, every_memcached_operation)
+{
+  memcached_server server;
+  io_thread t;
+  auto c = connect(t, memcached_settings(server.port()));
+
+  auto [ec, r] = run(*c, set_packet("k1", "hello"));
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(r.status(), status::success);
+  auto cas = r.cas();
+  EXPECT_NE(cas, 0u);
+
+  std::tie(ec, r) = run(*c, get_packet("k1"));
+  EXPECT_EQ(r.status(), status::success);
+  EXPECT_EQ(r.value_string(), "hello");
+  ASSERT_EQ(r.extras().size(), 4u);
+  EXPECT_EQ(protocol::load_be32(r.extras().data()), 0x02000000u);
+  EXPECT_EQ(r.cas(), cas);
+
+  std::tie(ec, r) = run(*c, set_packet("k1", "x", opcode::add));
+  EXPECT_EQ(protocol::make_kv_error(opcode::add, r.status()), couchkv::errc::document_exists);
+  std::tie(ec, r) = run(*c, set_packet("k1", "x", opcode::replace, cas + 1000));
+  EXPECT_EQ(protocol::make_kv_error(opcode::replace, r.status(), true), couchkv::errc::cas_mismatch);
+  std::tie(ec, r) = run(*c, set_packet("k1", "hello2", opcode::replace, cas));
+  EXPECT_EQ(r.status(), status::success);
+  std::tie(ec, r) = run(*c, set_packet("nope", "x", opcode::replace));
+  EXPECT_EQ(protocol::make_kv_error(opcode::replace, r.status()), couchkv::errc::document_not_found);
+
+  protocol::byte_buffer b;
+  protocol::append_concat(b, opcode::append, 0, {.key = "k1"}, protocol::as_bytes("!"), 0);
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(r.status(), status::success);
+  b.clear();
+  protocol::append_concat(b, opcode::prepend, 0, {.key = "k1"}, protocol::as_bytes("<"), 0);
+  std::tie(ec, r) = run(*c, b);
+  std::tie(ec, r) = run(*c, get_packet("k1"));
+  EXPECT_EQ(r.value_string(), "<hello2!");
+
+  b.clear();
+  protocol::append_counter(b, opcode::increment, 0, {.key = "ctr"}, {.delta = 5, .initial = 100});
+  std::tie(ec, r) = run(*c, b);
+  ASSERT_EQ(r.status(), status::success);
+  EXPECT_EQ(protocol::load_be64(r.value().data()), 100u); // created with the initial value
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(protocol::load_be64(r.value().data()), 105u);
+  b.clear();
+  protocol::append_counter(b, opcode::decrement, 0, {.key = "ctr"}, {.delta = 1000});
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(protocol::load_be64(r.value().data()), 0u); // floors at zero
+  b.clear();
+  protocol::append_counter(b, opcode::increment, 0, {.key = "k1"}, {.delta = 1});
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(protocol::make_kv_error(opcode::increment, r.status()), couchkv::errc::delta_invalid);
+  b.clear();
+  protocol::append_counter(b, opcode::increment, 0, {.key = "missing-ctr"}, {.delta = 1, .expiry = 0xffffffff});
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(r.status(), status::key_enoent);
+
+  b.clear();
+  protocol::append_touch(b, 0, {.key = "k1"}, 100);
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(r.status(), status::success);
+  b.clear();
+  protocol::append_gat(b, 0, {.key = "k1"}, 100);
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(r.status(), status::success);
+  EXPECT_EQ(r.value_string(), "<hello2!");
+
+  b.clear();
+  protocol::append_delete(b, 0, {.key = "k1"}, 0);
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(r.status(), status::success);
+  std::tie(ec, r) = run(*c, get_packet("k1"));
+  EXPECT_EQ(r.status(), status::key_enoent);
+
+  b.clear();
+  protocol::append_noop(b, 0);
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(r.status(), status::success);
+  b.clear();
+  protocol::append_version(b, 0);
+  std::tie(ec, r) = run(*c, b);
+  EXPECT_EQ(r.value_string().substr(0, 2), "1.");
+}
+
+TEST(kv_connection_memcached, ten_thousand_pipelined_operations_match_their_results)
+{
+  memcached_server server;
+  io_thread t;
+  auto c = connect(t, memcached_settings(server.port()));
+  constexpr int n = 10000;
+  std::vector<std::promise<std::pair<std::error_code, io::kv_response>>> sets(n), gets(n);
+  for (int i = 0; i < n; ++i) {
+    auto key = "key-" + std::to_string(i);
+    c->async_execute(request(set_packet(key, "value-" + std::to_string(i))), [&sets, i](std::error_code ec, io::kv_response r) {
+      sets[i].set_value({ec, std::move(r)});
+    });
+  }
+  for (int i = 0; i < n; ++i) {
+    c->async_execute(request(get_packet("key-" + std::to_string(i))), [&gets, i](std::error_code ec, io::kv_response r) {
+      gets[i].set_value({ec, std::move(r)});
+    });
+  }
+  for (int i = 0; i < n; ++i) {
+    auto [ec, r] = sets[i].get_future().get();
+    ASSERT_FALSE(ec) << i;
+    ASSERT_EQ(r.status(), status::success) << i;
+  }
+  for (int i = 0; i < n; ++i) {
+    auto [ec, r] = gets[i].get_future().get();
+    ASSERT_FALSE(ec) << i;
+    ASSERT_EQ(r.value_string(), "value-" + std::to_string(i)) << i;
+  }
+  auto st = c->stats();
+  EXPECT_EQ(st.completed, 2u * n);
+  EXPECT_LT(st.flushes, 2u * n); // writes were coalesced
+  EXPECT_EQ(st.orphans, 0u);
+}
+
+TEST(kv_connection_memcached, sasl_plain_against_memcached_dash_S)
+{
+  auto dir = temp_dir("sasl");
+  ASSERT_EQ(std::system(("echo secret | saslpasswd2 -p -a memcached -c -f " + dir + "/sasldb alice").c_str()), 0)
+      << "saslpasswd2 (sasl2-bin) is required";
+  std::ofstream(dir + "/memcached.conf") << "mech_list: plain\nsasldb_path: " << dir << "/sasldb\n";
+  memcached_server server({.extra_args = {"-S"}, .env = {"SASL_CONF_PATH=" + dir}});
+  io_thread t;
+  auto settings = memcached_settings(server.port());
+  settings.bootstrap.creds = io::credentials{"alice", "secret"};
+  settings.bootstrap.allow_plain = true;
+  auto c = connect(t, settings);
+  EXPECT_EQ(c->bootstrap().mechanism, protocol::sasl_mechanism::plain);
+  auto [ec, r] = run(*c, set_packet("authed", "yes"));
+  EXPECT_EQ(r.status(), status::success);
+
+  settings.bootstrap.creds = io::credentials{"alice", "wrong"};
+  std::error_code ec2;
+  auto bad = connect(t, settings, &ec2);
+  EXPECT_EQ(ec2, couchkv::errc::authentication_failure) << ec2.message();
+  EXPECT_NE(bad->last_error_detail().find("PLAIN"), std::string::npos);
+  EXPECT_FALSE(bad->is_open());
+
+  // Without allow_plain, PLAIN over plain TCP is refused before a password is sent.
+  settings.bootstrap.creds = io::credentials{"alice", "secret"};
+  settings.bootstrap.allow_plain = false;
+  auto refused = connect(t, settings, &ec2);
+  EXPECT_EQ(ec2, protocol::client_errc::sasl_no_common_mechanism);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(kv_connection_memcached, tls_with_a_generated_certificate)
+{
+  auto dir = temp_dir("tls");
+  auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -addext "
+             "subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+             dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl CLI is required";
+  memcached_server server({.extra_args = {"-Z", "-o", "ssl_chain_cert=" + dir + "/cert.pem,ssl_key=" + dir + "/key.pem"}});
+  io_thread t;
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.load_verify_file(dir + "/cert.pem");
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  auto settings = memcached_settings(server.port());
+  settings.tls = true;
+  settings.ssl_context = &ctx;
+  auto c = connect(t, settings);
+  auto [ec, r] = run(*c, set_packet("tls-key", "over tls"));
+  ASSERT_FALSE(ec);
+  std::tie(ec, r) = run(*c, get_packet("tls-key"));
+  EXPECT_EQ(r.value_string(), "over tls");
+
+  // The certificate does not name this host: hostname verification must refuse it.
+  settings.tls_server_name = "db.example.com";
+  std::error_code ec2;
+  auto wrong = connect(t, settings, &ec2);
+  EXPECT_EQ(ec2, protocol::client_errc::handshake_failed);
+  EXPECT_NE(wrong->last_error_detail().find("TLS handshake"), std::string::npos) << wrong->last_error_detail();
+  settings.tls_server_name = "localhost"; // a name the certificate does carry
+  auto named = connect(t, settings);
+  EXPECT_TRUE(named->is_open());
+  // A client that trusts nothing refuses the self-signed certificate.
+  asio::ssl::context empty(asio::ssl::context::tls_client);
+  empty.set_verify_mode(asio::ssl::verify_peer);
+  auto untrusting = memcached_settings(server.port());
+  untrusting.tls = true;
+  untrusting.ssl_context = &empty;
+  auto refused = connect(t, untrusting, &ec2);
+  EXPECT_EQ(ec2, protocol::client_errc::handshake_failed);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(kv_connection_memcached, server_killed_mid_flight_completes_every_operation_once)
+{
+  memcached_server server;
+  io_thread t;
+  auto c = connect(t, memcached_settings(server.port()));
+  constexpr int n = 2000;
+  std::atomic<int> completions{0}, errors{0}, doubles{0};
+  std::vector<std::atomic<int>> seen(n);
+  std::promise<void> all;
+  std::string big(4000, 'v');
+  for (int i = 0; i < n; ++i) {
+    c->async_execute(request(set_packet("k" + std::to_string(i), big)), [&, i](std::error_code ec, io::kv_response) {
+      if (seen[i].fetch_add(1) != 0) ++doubles;
+      if (ec) ++errors;
+      if (++completions == n) all.set_value();
+    });
+    if (i == n / 4) server.kill();
+  }
+  ASSERT_EQ(all.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(completions.load(), n);
+  EXPECT_EQ(doubles.load(), 0);
+  EXPECT_GT(errors.load(), 0);
+  EXPECT_FALSE(c->is_open());
+  // After the connection died, new operations fail at once as "not sent".
+  auto [ec, r] = run(*c, get_packet("k1"));
+  EXPECT_EQ(ec, protocol::client_errc::not_connected);
+}
+
+namespace {
+// A fake server: accepts one connection and runs `behaviour` on it.
+template <class Behaviour>
+struct fake_peer {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), 0}};
+  std::thread thread;
+  explicit fake_peer(Behaviour b)
+      : thread([this, b]() mutable {
+          asio::ip::tcp::socket s(io);
+          acceptor.accept(s);
+          b(s);
+        })
+  {
+  }
+  ~fake_peer() { thread.join(); }
+  std::uint16_t port() const { return acceptor.local_endpoint().port(); }
+};
+} // namespace
+
+TEST(kv_connection_fake_peer, garbage_from_the_server_fails_the_connection_cleanly)
+{
+  fake_peer peer([](asio::ip::tcp::socket& s) {
+    std::array<char, 24> req{};
+    boost::system::error_code ec;
+    asio::read(s, asio::buffer(req), ec);
+    std::string junk = "HTTP/1.1 400 Bad Request\r\n\r\n";
+    asio::write(s, asio::buffer(junk), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  });
+  io_thread t;
+  io::connection_settings s;
+  s.port = peer.port();
+  s.run_bootstrap = false;
+  auto c = connect(t, s);
+  auto [ec, r] = run(*c, get_packet("x"));
+  EXPECT_EQ(ec, protocol::client_errc::connection_closed);
+  EXPECT_NE(c->last_error_detail().find("undecodable"), std::string::npos) << c->last_error_detail();
+  EXPECT_FALSE(c->is_open());
+}
+
+TEST(kv_connection_fake_peer, deadlines_cancellation_queue_limit_and_orphans)
+{
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  fake_peer peer([released](asio::ip::tcp::socket& s) {
+    // Read everything, answer nothing until released, then answer every request.
+    std::vector<std::byte> got;
+    std::array<std::byte, 4096> buf;
+    s.non_blocking(true);
+    while (released.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+      boost::system::error_code ec;
+      auto n = s.read_some(asio::buffer(buf), ec);
+      if (!ec) got.insert(got.end(), buf.begin(), buf.begin() + n);
+    }
+    s.non_blocking(false);
+    std::span<const std::byte> rest(got);
+    protocol::byte_buffer out;
+    while (true) {
+      auto r = protocol::decode_packet(rest);
+      if (r.state != protocol::decode_state::complete) break;
+      protocol::append_response(out, {.op = r.packet.hdr.opcode, .opaque = r.packet.opaque()});
+      rest = rest.subspan(r.consumed);
+    }
+    boost::system::error_code ec;
+    asio::write(s, asio::buffer(out), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  });
+  io_thread t;
+  io::connection_settings s;
+  s.port = peer.port();
+  s.run_bootstrap = false;
+  s.max_in_flight = 3;
+  auto c = connect(t, s);
+
+  std::promise<std::error_code> timed_out, cancelled, long_lived, refused;
+  auto t0 = io::clock::now();
+  c->async_execute(request(get_packet("a"), std::chrono::milliseconds(50)),
+                   [&](std::error_code ec, io::kv_response) { timed_out.set_value(ec); });
+  asio::cancellation_signal signal;
+  c->async_execute(request(get_packet("b")),
+                   asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, io::kv_response) {
+                     cancelled.set_value(ec);
+                   }));
+  c->async_execute(request(get_packet("c")),
+                   [&](std::error_code ec, io::kv_response) { long_lived.set_value(ec); });
+  EXPECT_EQ(timed_out.get_future().get(), protocol::client_errc::timeout);
+  EXPECT_GE(io::clock::now() - t0, std::chrono::milliseconds(50));
+  // Two still in flight ("b", "c") plus one more fills the limit of 3; the next is refused.
+  c->async_execute(request(get_packet("d")), [&](std::error_code, io::kv_response) {});
+  c->async_execute(request(get_packet("e")), [&](std::error_code ec, io::kv_response) { refused.set_value(ec); });
+  EXPECT_EQ(refused.get_future().get(), protocol::client_errc::queue_full);
+  asio::post(c->get_executor(), [&] { signal.emit(asio::cancellation_type::terminal); });
+  EXPECT_EQ(cancelled.get_future().get(), protocol::client_errc::cancelled);
+  release.set_value();
+  EXPECT_FALSE(long_lived.get_future().get());
+  // "a" (timed out) and "b" (cancelled) were answered late: dropped and counted.
+  for (int i = 0; i < 100 && c->stats().orphans < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(c->stats().orphans, 2u);
+  EXPECT_EQ(c->stats().timeouts, 1u);
+  EXPECT_EQ(c->stats().cancelled, 1u);
+}
+
+TEST(kv_connection_fake_peer, connection_refused_and_connect_timeout)
+{
+  io_thread t;
+  io::connection_settings s;
+  s.port = free_loopback_port(); // nobody listens
+  s.run_bootstrap = false;
+  std::error_code ec;
+  auto c = connect(t, s, &ec);
+  EXPECT_EQ(ec, protocol::client_errc::connection_failed);
+  EXPECT_NE(c->last_error_detail().find(std::to_string(s.port)), std::string::npos);
+}

@@ -1,0 +1,3 @@
+couchkv_add_test(test_io_bootstrap SOURCES io/test_bootstrap.cpp LIBS couchkv_io)
+couchkv_add_test(test_io_memcached SOURCES io/test_kv_connection.cpp LIBS couchkv_io
+                 LABELS integration TIMEOUT 300)
