@@ -43,8 +43,11 @@ std::shared_ptr<io::kv_connection> connect(io_thread& t, io::connection_settings
   std::promise<std::error_code> p;
   c->async_connect([&p](std::error_code ec) { p.set_value(ec); });
   auto ec = p.get_future().get();
-  if (out_ec) *out_ec = ec;
-  else EXPECT_FALSE(ec) << ec.message() << " / " << c->last_error_detail();
+  if (out_ec) {
+    *out_ec = ec;
+  } else {
+    EXPECT_FALSE(ec) << ec.message() << " / " << c->last_error_detail();
+  }
   return c;
 }
 

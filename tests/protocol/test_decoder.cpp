@@ -110,7 +110,9 @@ TEST(decoder, every_truncation_needs_more)
     auto r = decode_packet(std::span(full).first(n));
     EXPECT_EQ(r.state, decode_state::need_more) << n;
     EXPECT_EQ(r.consumed, 0u);
-    if (n >= header_size) EXPECT_EQ(r.needed, full.size());
+    if (n >= header_size) {
+      EXPECT_EQ(r.needed, full.size());
+    }
   }
   EXPECT_EQ(decode_packet(full).state, decode_state::complete);
 }

@@ -74,8 +74,11 @@ TEST(config, generated_1_3_8_nodes_with_0_to_3_replicas)
         masters.insert(m);
         for (int r = 1; r <= replicas; ++r) {
           int rep = node_for_vbucket(*cfg->vbmap, vb, static_cast<std::size_t>(r));
-          if (r < nodes) EXPECT_NE(rep, m);
-          else EXPECT_EQ(rep, -1);
+          if (r < nodes) {
+            EXPECT_NE(rep, m);
+          } else {
+            EXPECT_EQ(rep, -1);
+          }
         }
       }
       EXPECT_EQ(masters.size(), static_cast<std::size_t>(nodes));

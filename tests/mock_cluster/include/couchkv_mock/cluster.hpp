@@ -1,0 +1,81 @@
+// An in-process mock Couchbase cluster on loopback: several nodes, each with its own KV port;
+// buckets with vBuckets, replicas that hold real copies, simulated replication and persistence
+// delays, SASL (PLAIN, SCRAM-SHA1/256/512), HELLO, CCCP configs with $HOST, NOT_MY_VBUCKET with
+// the config, locks, expiry on a clock tests can advance, and fault controls.
+//
+// It reuses couchkv's codec (protocol/) and never routes with the client's topology code: the map
+// it serves is its own.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace couchkv::mock {
+
+enum class bucket_type { couchbase, memcached };
+
+struct bucket_options {
+  std::string name{"default"};
+  std::string password{"password"}; // user = bucket name
+  bucket_type type{bucket_type::couchbase};
+  std::uint32_t replicas{1};
+};
+
+struct cluster_options {
+  std::uint32_t nodes{3};
+  std::uint32_t vbuckets{1024};
+  std::vector<bucket_options> buckets{bucket_options{}};
+  std::string admin_user{"Administrator"};
+  std::string admin_password{"password"};
+  std::string host{"127.0.0.1"};
+  std::chrono::milliseconds replication_delay{0};
+  std::chrono::milliseconds persistence_delay{0};
+};
+
+// What the mock did, for tests that check the client behaved.
+struct cluster_stats {
+  std::uint64_t requests{0};
+  std::uint64_t not_my_vbucket{0};
+  std::uint64_t connections_accepted{0};
+};
+
+class cluster {
+public:
+  explicit cluster(cluster_options options = {});
+  ~cluster();
+  cluster(const cluster&) = delete;
+  cluster& operator=(const cluster&) = delete;
+
+  // Binds every node's KV port (ephemeral) and starts serving on an internal thread.
+  void start();
+  void stop();
+
+  // "couchbase://127.0.0.1:p1,127.0.0.1:p2,.../default"
+  [[nodiscard]] std::string connection_string(const std::string& bucket = "default") const;
+  [[nodiscard]] std::vector<std::uint16_t> kv_ports() const;
+  [[nodiscard]] const cluster_options& options() const noexcept;
+  [[nodiscard]] std::string config_json(const std::string& bucket) const; // the current terse config
+  [[nodiscard]] cluster_stats stats() const;
+
+  // Fault controls. Each runs on the mock's thread and returns when applied.
+  void failover(std::uint32_t node);                 // promote replicas, drop the node from the map
+  void rebalance_out_and_in();                       // move vBuckets round-robin onto the live nodes
+  void kill_connections(std::uint32_t node);         // close every client connection of a node
+  void stop_node(std::uint32_t node);                // stop listening and drop connections
+  void restart_node(std::uint32_t node);             // listen again on the same port
+  void fail_next(std::uint32_t count, std::uint16_t status); // answer the next N document ops with status
+  void drop_next(std::uint32_t count);               // swallow the next N document ops (no answer)
+  void send_garbage_next();                          // answer the next document op with junk bytes
+  void advance_clock(std::chrono::seconds by);       // expiry and lock time
+  void set_delays(std::chrono::milliseconds replication, std::chrono::milliseconds persistence);
+
+  struct impl; // opaque; defined in the mock's sources
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace couchkv::mock

@@ -1,0 +1,572 @@
+#include "session.hpp"
+
+namespace couchkv::mock {
+
+// ---- buckets, maps and configs ------------------------------------------------------------------
+
+void cluster::impl::build_buckets()
+{
+  for (const auto& bo : opts.buckets) {
+    bucket_state b;
+    b.opts = bo;
+    for (auto h : {protocol::scram::hash::sha1, protocol::scram::hash::sha256, protocol::scram::hash::sha512}) {
+      std::string salt(16, '\0');
+      for (auto& c : salt) c = static_cast<char>(rng());
+      b.scram[h] = protocol::scram::make_credentials(h, bo.password, salt, 4096);
+    }
+    if (bo.type == bucket_type::couchbase) {
+      b.vbs.resize(opts.vbuckets);
+      for (auto& vb : b.vbs) {
+        vb.uuid = rng() | 1;
+        vb.failover_log.emplace_back(vb.uuid, 0);
+      }
+      assign_map(b);
+    } else {
+      b.node_docs.resize(opts.nodes);
+    }
+    buckets.emplace(bo.name, std::move(b));
+  }
+}
+
+void cluster::impl::assign_map(bucket_state& b)
+{
+  std::vector<int> live;
+  for (std::size_t i = 0; i < nodes.size() || i < opts.nodes; ++i) {
+    if (i >= nodes.size() || !nodes[i].failed_over) live.push_back(static_cast<int>(i));
+  }
+  for (std::size_t v = 0; v < b.vbs.size(); ++v) {
+    auto& vb = b.vbs[v];
+    int new_active = live.empty() ? -1 : live[v % live.size()];
+    if (vb.active >= 0 && vb.active != new_active) {
+      // Move: the new active takes the data (a rebalance copies it before switching over).
+    }
+    vb.active = new_active;
+    vb.replicas.assign(b.opts.replicas, -1);
+    std::map<int, replica_copy> copies;
+    for (std::uint32_t r = 0; r < b.opts.replicas; ++r) {
+      if (r + 1 < live.size()) {
+        int n = live[(v + r + 1) % live.size()];
+        vb.replicas[r] = n;
+        auto& c = copies[n];
+        c.docs = vb.docs;
+        c.seqno = vb.high_seqno;
+        c.persisted = vb.high_seqno;
+      }
+    }
+    vb.copies = std::move(copies);
+    vb.persisted = vb.high_seqno;
+  }
+}
+
+std::string cluster::impl::config_json(const bucket_state& b) const
+{
+  nlohmann::json ext = nlohmann::json::array();
+  nlohmann::json servers = nlohmann::json::array();
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    // Every node is on this host: "$HOST" makes the client use the address it connected to.
+    ext.push_back({{"hostname", "$HOST"}, {"services", {{"kv", nodes[i].port}}}});
+    servers.push_back("$HOST:" + std::to_string(nodes[i].port));
+  }
+  nlohmann::json cfg = {{"rev", rev},
+                        {"revEpoch", epoch},
+                        {"name", b.opts.name},
+                        {"uuid", "mock-" + b.opts.name},
+                        {"nodesExt", ext},
+                        {"clusterCapabilitiesVer", {1, 0}},
+                        {"clusterCapabilities", nlohmann::json::object()}};
+  if (b.opts.type == bucket_type::couchbase) {
+    nlohmann::json map = nlohmann::json::array();
+    for (const auto& vb : b.vbs) {
+      nlohmann::json row = {vb.active};
+      for (int r : vb.replicas) row.push_back(r);
+      map.push_back(row);
+    }
+    cfg["nodeLocator"] = "vbucket";
+    cfg["bucketCapabilitiesVer"] = "";
+    cfg["bucketCapabilities"] = {"cbhello", "touch", "cccp", "xdcrCheckpointing", "nodesExt", "xattr", "couchapi"};
+    cfg["vBucketServerMap"] = {{"hashAlgorithm", "CRC"},
+                               {"numReplicas", b.opts.replicas},
+                               {"serverList", servers},
+                               {"vBucketMap", map}};
+  } else {
+    cfg["nodeLocator"] = "ketama";
+    cfg["bucketCapabilities"] = {"cbhello", "touch", "cccp", "nodesExt"};
+    nlohmann::json legacy = nlohmann::json::array();
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      legacy.push_back({{"hostname", "$HOST:8091"}, {"ports", {{"direct", nodes[i].port}}}});
+    }
+    cfg["nodes"] = legacy;
+  }
+  return cfg.dump();
+}
+
+void cluster::impl::push_configs()
+{
+  for (auto& n : nodes) {
+    for (auto& w : n.sessions) {
+      if (auto s = w.lock()) {
+        if (s->bucket) s->push(s->bucket->opts.name, config_json(*s->bucket));
+      }
+    }
+  }
+}
+
+void session::handle(const protocol::packet_view& p)
+{
+  ++cl.stats.requests;
+  switch (p.op()) {
+    case opcode::hello: {
+      std::error_code ec;
+      auto wanted = protocol::parse_hello_features(p.value, ec);
+      if (!wanted) {
+        reply(p, status::einval);
+        return;
+      }
+      static const std::set<std::uint16_t> supported = {
+          0x03 /*tcp_nodelay*/, 0x04 /*mutation_seqno*/, 0x06 /*xattr*/, 0x07 /*xerror*/, 0x08 /*select_bucket*/,
+          0x0b /*json*/, 0x0c /*duplex*/, 0x0d /*ccn*/, 0x10 /*alt request*/, 0x11 /*sync replication*/,
+          0x14 /*preserve ttl*/, 0x1f /*ccn brief*/};
+      features = {};
+      std::vector<std::uint16_t> accepted;
+      bool brief = std::find(wanted->begin(), wanted->end(), 0x1f) != wanted->end();
+      for (auto f : *wanted) {
+        if (!supported.count(f) || std::find(accepted.begin(), accepted.end(), f) != accepted.end()) continue;
+        if (f == 0x0d && brief) continue; // both requested: only Brief
+        accepted.push_back(f);
+        features.insert(static_cast<protocol::hello_feature>(f));
+      }
+      byte_buffer value;
+      protocol::append_hello_features(value, accepted);
+      reply(p, status::success, {}, {}, value);
+      return;
+    }
+    case opcode::sasl_list_mechs:
+      reply(p, status::success, {}, {}, protocol::as_bytes("SCRAM-SHA512 SCRAM-SHA256 SCRAM-SHA1 PLAIN"));
+      return;
+    case opcode::sasl_auth:
+    case opcode::sasl_step:
+      handle_sasl(p);
+      return;
+    case opcode::noop:
+      reply(p, status::success);
+      return;
+    case opcode::version:
+      reply(p, status::success, {}, {}, protocol::as_bytes("7.2.0-mock"));
+      return;
+    case opcode::get_error_map: {
+      static const std::string map = R"({"version":2,"revision":1,"errors":{)"
+                                     R"("86":{"name":"ETMPFAIL","desc":"Temporary failure","attrs":["temp","retry-later"]},)"
+                                     R"("85":{"name":"EBUSY","desc":"Server busy","attrs":["temp","retry-later"]},)"
+                                     R"("7":{"name":"NOT_MY_VBUCKET","desc":"Wrong vBucket","attrs":["fetch-config","retry-now"]},)"
+                                     R"("9":{"name":"LOCKED","desc":"Resource locked","attrs":["item-locked","item-only","retry-later"]},)"
+                                     R"("1":{"name":"KEY_ENOENT","desc":"Not Found","attrs":["item-only"]},)"
+                                     R"("2":{"name":"KEY_EEXISTS","desc":"Key exists","attrs":["item-only"]}}})";
+      reply(p, status::success, {}, {}, protocol::as_bytes(map), 0, datatype_json);
+      return;
+    }
+    default:
+      break;
+  }
+  if (!authed) {
+    // kv_engine drops unauthenticated connections that ask for data.
+    close();
+    return;
+  }
+  switch (p.op()) {
+    case opcode::select_bucket: {
+      auto name = std::string(protocol::as_string_view(p.key));
+      auto it = cl.buckets.find(name);
+      if (it == cl.buckets.end() || (user != name && user != cl.opts.admin_user)) {
+        reply(p, status::eaccess);
+        return;
+      }
+      bucket = &it->second;
+      reply(p, status::success);
+      return;
+    }
+    case opcode::get_cluster_config:
+      if (!bucket) {
+        reply(p, status::no_bucket);
+        return;
+      }
+      {
+        auto cfg = cl.config_json(*bucket);
+        reply(p, status::success, {}, {}, protocol::as_bytes(cfg), 0, datatype_json);
+      }
+      return;
+    case opcode::stat: {
+      for (auto [k, v] : {std::pair<std::string, std::string>{"pid", std::to_string(::getpid())},
+                          {"version", "7.2.0-mock"},
+                          {"curr_connections", std::to_string(cl.nodes[node].sessions.size())},
+                          {"cmd_total", std::to_string(cl.stats.requests)}}) {
+        reply(p, status::success, {}, protocol::as_bytes(k), protocol::as_bytes(v));
+      }
+      reply(p, status::success);
+      return;
+    }
+    default:
+      break;
+  }
+  if (!bucket) {
+    reply(p, status::no_bucket);
+    return;
+  }
+  handle_document(p);
+}
+
+void session::handle_sasl(const protocol::packet_view& p)
+{
+  auto mech = protocol::as_string_view(p.key);
+  auto data = protocol::as_string_view(p.value);
+  auto check = [&](const std::string& u, const std::string& pw) {
+    if (u == cl.opts.admin_user) return pw == cl.opts.admin_password;
+    auto it = cl.buckets.find(u);
+    return it != cl.buckets.end() && it->second.opts.password == pw;
+  };
+  if (mech == "PLAIN" && p.op() == opcode::sasl_auth) {
+    // "\0user\0password" (an authzid before the first NUL is ignored)
+    auto first = data.find('\0');
+    auto second = first == std::string_view::npos ? first : data.find('\0', first + 1);
+    if (second == std::string_view::npos) {
+      reply(p, status::auth_error);
+      return;
+    }
+    std::string u(data.substr(first + 1, second - first - 1));
+    std::string pw(data.substr(second + 1));
+    if (!check(u, pw)) {
+      reply(p, status::auth_error, {}, {}, protocol::as_bytes("Auth failure"));
+      return;
+    }
+    authed = true;
+    user = u;
+    if (cl.buckets.count(u)) bucket = &cl.buckets.at(u); // like Couchbase: user = bucket selects it
+    reply(p, status::success);
+    return;
+  }
+  std::optional<protocol::scram::hash> h;
+  if (mech == "SCRAM-SHA1") h = protocol::scram::hash::sha1;
+  if (mech == "SCRAM-SHA256") h = protocol::scram::hash::sha256;
+  if (mech == "SCRAM-SHA512") h = protocol::scram::hash::sha512;
+  if (!h) {
+    reply(p, status::auth_error, {}, {}, protocol::as_bytes("Unknown mechanism"));
+    return;
+  }
+  std::error_code ec;
+  if (p.op() == opcode::sasl_auth) {
+    scram.emplace(*h);
+    auto u = scram->parse_client_first(data, ec);
+    if (!u) {
+      reply(p, status::einval);
+      return;
+    }
+    const protocol::scram::credentials* creds = nullptr;
+    protocol::scram::credentials admin;
+    if (*u == cl.opts.admin_user) {
+      admin = protocol::scram::make_credentials(*h, cl.opts.admin_password, "admin-salt", 4096);
+      creds = &admin;
+    } else if (auto it = cl.buckets.find(*u); it != cl.buckets.end()) {
+      creds = &it->second.scram.at(*h);
+    }
+    if (!creds) {
+      // Unknown user: run the exchange with throwaway credentials so the failure looks the same.
+      admin = protocol::scram::make_credentials(*h, std::to_string(cl.rng()), "x", 4096);
+      creds = &admin;
+    }
+    user = *u;
+    std::string nonce = std::to_string(cl.rng());
+    auto first = scram->server_first_message(*creds, nonce);
+    reply(p, status::auth_continue, {}, {}, protocol::as_bytes(first));
+    return;
+  }
+  if (!scram) {
+    reply(p, status::einval);
+    return;
+  }
+  auto final_msg = scram->verify_client_final(data, ec);
+  scram.reset();
+  if (!final_msg) {
+    reply(p, status::auth_error, {}, {}, protocol::as_bytes("Auth failure"));
+    return;
+  }
+  authed = true;
+  if (cl.buckets.count(user)) bucket = &cl.buckets.at(user);
+  reply(p, status::success, {}, {}, protocol::as_bytes(*final_msg));
+}
+
+
+// ---- replication and persistence -----------------------------------------------------------------
+
+void cluster::impl::schedule(std::chrono::milliseconds delay, std::function<void()> f)
+{
+  if (delay.count() == 0) {
+    f();
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(io, delay);
+  timer->async_wait([timer, f = std::move(f)](sys_error ec) {
+    if (!ec) f();
+  });
+}
+
+// After a mutation of `key` in vBucket `vb`: persist on the active after the persistence delay;
+// copy to each replica after the replication delay, and persist there after both.
+void cluster::impl::replicate(bucket_state& b, std::uint16_t vb, const std::string& key)
+{
+  auto& v = b.vbs[vb];
+  auto seqno = v.high_seqno;
+  auto uuid = v.uuid;
+  auto name = b.opts.name;
+  schedule(opts.persistence_delay, [this, name, vb, seqno, uuid] {
+    auto& vv = buckets.at(name).vbs[vb];
+    if (vv.uuid == uuid && vv.persisted < seqno) vv.persisted = seqno;
+  });
+  for (int n : v.replicas) {
+    if (n < 0) continue;
+    document snapshot = v.docs.at(key);
+    schedule(opts.replication_delay, [this, name, vb, n, key, snapshot, seqno, uuid] {
+      auto& vv = buckets.at(name).vbs[vb];
+      auto it = vv.copies.find(n);
+      if (vv.uuid != uuid || it == vv.copies.end()) return; // the map changed meanwhile
+      auto& copy = it->second;
+      if (copy.seqno < seqno) {
+        copy.docs[key] = snapshot;
+        copy.seqno = seqno;
+      }
+      schedule(opts.persistence_delay, [this, name, vb, n, seqno, uuid] {
+        auto& v3 = buckets.at(name).vbs[vb];
+        auto c = v3.copies.find(n);
+        if (v3.uuid == uuid && c != v3.copies.end() && c->second.persisted < seqno) c->second.persisted = seqno;
+      });
+    });
+  }
+}
+
+// ---- listeners ------------------------------------------------------------------------------------
+
+void cluster::impl::start_node(std::size_t i)
+{
+  auto& n = nodes[i];
+  if (n.up) return;
+  n.acceptor = std::make_unique<tcp::acceptor>(io);
+  tcp::endpoint ep(asio::ip::make_address(opts.host), n.port);
+  n.acceptor->open(ep.protocol());
+  n.acceptor->set_option(tcp::acceptor::reuse_address(true));
+  n.acceptor->bind(ep);
+  n.acceptor->listen();
+  n.port = n.acceptor->local_endpoint().port();
+  n.up = true;
+  accept(i);
+}
+
+void cluster::impl::accept(std::size_t i)
+{
+  auto& n = nodes[i];
+  if (!n.up) return;
+  n.acceptor->async_accept([this, i](sys_error ec, tcp::socket sock) {
+    auto& nn = nodes[i];
+    if (ec || !nn.up) return;
+    ++stats.connections_accepted;
+    sys_error ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    auto s = std::make_shared<session>(*this, i, std::move(sock));
+    std::erase_if(nn.sessions, [](auto& w) { return w.expired(); });
+    nn.sessions.push_back(s);
+    s->start();
+    accept(i);
+  });
+}
+
+void cluster::impl::stop_node(std::size_t i)
+{
+  auto& n = nodes[i];
+  if (n.up) {
+    sys_error ignored;
+    n.acceptor->close(ignored);
+    n.up = false;
+  }
+  for (auto& w : n.sessions) {
+    if (auto s = w.lock()) s->close();
+  }
+  n.sessions.clear();
+}
+
+// ---- public API -------------------------------------------------------------------------------------
+
+cluster::cluster(cluster_options options) : impl_(std::make_unique<impl>(std::move(options)))
+{
+  if (impl_->opts.nodes == 0 || impl_->opts.nodes > 64) throw std::invalid_argument("nodes must be 1..64");
+  if (impl_->opts.vbuckets == 0 || impl_->opts.vbuckets > 65536) throw std::invalid_argument("vbuckets must be 1..65536");
+  for (const auto& b : impl_->opts.buckets) {
+    if (b.replicas > 3) throw std::invalid_argument("replicas must be 0..3");
+  }
+  impl_->nodes.resize(impl_->opts.nodes);
+  impl_->build_buckets();
+}
+
+cluster::~cluster() { stop(); }
+
+void cluster::start()
+{
+  if (impl_->thread.joinable()) return;
+  for (std::size_t i = 0; i < impl_->nodes.size(); ++i) impl_->start_node(i);
+  // Ports are known now: configs name them.
+  impl_->thread = std::thread([this] {
+    auto guard = asio::make_work_guard(impl_->io);
+    impl_->io.run();
+  });
+}
+
+void cluster::stop()
+{
+  if (!impl_->thread.joinable()) return;
+  impl_->run_sync([this] {
+    for (std::size_t i = 0; i < impl_->nodes.size(); ++i) impl_->stop_node(i);
+  });
+  impl_->io.stop();
+  impl_->thread.join();
+}
+
+std::string cluster::connection_string(const std::string& bucket) const
+{
+  std::string s = "couchbase://";
+  for (std::size_t i = 0; i < impl_->nodes.size(); ++i) {
+    if (i) s += ",";
+    s += impl_->opts.host + ":" + std::to_string(impl_->nodes[i].port);
+  }
+  return s + "/" + bucket;
+}
+
+std::vector<std::uint16_t> cluster::kv_ports() const
+{
+  std::vector<std::uint16_t> out;
+  for (const auto& n : impl_->nodes) out.push_back(n.port);
+  return out;
+}
+
+const cluster_options& cluster::options() const noexcept { return impl_->opts; }
+
+std::string cluster::config_json(const std::string& bucket) const
+{
+  std::string out;
+  impl_->run_sync([&] { out = impl_->config_json(impl_->buckets.at(bucket)); });
+  return out;
+}
+
+cluster_stats cluster::stats() const
+{
+  cluster_stats s;
+  impl_->run_sync([&] { s = impl_->stats; });
+  return s;
+}
+
+void cluster::failover(std::uint32_t node)
+{
+  impl_->run_sync([&] {
+    auto& m = *impl_;
+    if (node >= m.nodes.size() || m.nodes[node].failed_over) return;
+    m.nodes[node].failed_over = true;
+    for (auto& [name, b] : m.buckets) {
+      for (auto& vb : b.vbs) {
+        if (vb.active == static_cast<int>(node)) {
+          // Promote the first replica: what it has is what survives (unreplicated writes are lost).
+          int promoted = -1;
+          for (int r : vb.replicas) {
+            if (r >= 0 && r != static_cast<int>(node)) {
+              promoted = r;
+              break;
+            }
+          }
+          if (promoted >= 0) {
+            auto& copy = vb.copies.at(promoted);
+            vb.failover_log.insert(vb.failover_log.begin(), {m.rng() | 1, copy.seqno});
+            vb.uuid = vb.failover_log.front().first;
+            vb.docs = copy.docs;
+            vb.high_seqno = copy.seqno;
+            vb.persisted = copy.persisted;
+            vb.copies.erase(promoted);
+          }
+          vb.active = promoted;
+        }
+        for (auto& r : vb.replicas) {
+          if (r == static_cast<int>(node) || r == vb.active) {
+            vb.copies.erase(r);
+            r = -1;
+          }
+        }
+      }
+    }
+    ++m.rev;
+    m.push_configs();
+  });
+}
+
+void cluster::rebalance_out_and_in()
+{
+  impl_->run_sync([&] {
+    auto& m = *impl_;
+    for (auto& n : m.nodes) n.failed_over = !n.up; // nodes that are up take part again
+    for (auto& [name, b] : m.buckets) {
+      if (!b.vbs.empty()) m.assign_map(b);
+    }
+    ++m.rev;
+    m.push_configs();
+  });
+}
+
+void cluster::kill_connections(std::uint32_t node)
+{
+  impl_->run_sync([&] {
+    if (node >= impl_->nodes.size()) return;
+    for (auto& w : impl_->nodes[node].sessions) {
+      if (auto s = w.lock()) s->close();
+    }
+    impl_->nodes[node].sessions.clear();
+  });
+}
+
+void cluster::stop_node(std::uint32_t node)
+{
+  impl_->run_sync([&] {
+    if (node < impl_->nodes.size()) impl_->stop_node(node);
+  });
+}
+
+void cluster::restart_node(std::uint32_t node)
+{
+  impl_->run_sync([&] {
+    if (node < impl_->nodes.size()) impl_->start_node(node);
+  });
+}
+
+void cluster::fail_next(std::uint32_t count, std::uint16_t status)
+{
+  impl_->run_sync([&] {
+    impl_->fail_count = count;
+    impl_->fail_status = status;
+  });
+}
+
+void cluster::drop_next(std::uint32_t count)
+{
+  impl_->run_sync([&] { impl_->drop_count = count; });
+}
+
+void cluster::send_garbage_next()
+{
+  impl_->run_sync([&] { impl_->garbage_next = true; });
+}
+
+void cluster::advance_clock(std::chrono::seconds by)
+{
+  impl_->run_sync([&] { impl_->clock_offset += by.count(); });
+}
+
+void cluster::set_delays(std::chrono::milliseconds replication, std::chrono::milliseconds persistence)
+{
+  impl_->run_sync([&] {
+    impl_->opts.replication_delay = replication;
+    impl_->opts.persistence_delay = persistence;
+  });
+}
+
+} // namespace couchkv::mock

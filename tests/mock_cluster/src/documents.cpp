@@ -1,0 +1,288 @@
+// Document operations of the mock: the semantics of kv_engine for each opcode.
+#include "session.hpp"
+
+namespace couchkv::mock {
+
+namespace {
+bool is_get(opcode op)
+{
+  return op == opcode::get || op == opcode::getq || op == opcode::getk || op == opcode::getkq;
+}
+bool is_store(opcode op)
+{
+  return op == opcode::set || op == opcode::setq || op == opcode::add || op == opcode::addq ||
+         op == opcode::replace || op == opcode::replaceq;
+}
+bool is_document_op(opcode op)
+{
+  switch (op) {
+    case opcode::get: case opcode::getq: case opcode::getk: case opcode::getkq: case opcode::set: case opcode::setq:
+    case opcode::add: case opcode::addq: case opcode::replace: case opcode::replaceq: case opcode::del:
+    case opcode::delq: case opcode::append: case opcode::appendq: case opcode::prepend: case opcode::prependq:
+    case opcode::increment: case opcode::incrementq: case opcode::decrement: case opcode::decrementq:
+    case opcode::touch: case opcode::gat: case opcode::gatq: case opcode::get_locked: case opcode::unlock_key:
+    case opcode::get_replica:
+      return true;
+    default:
+      return false;
+  }
+}
+} // namespace
+
+void session::handle_document(const protocol::packet_view& p)
+{
+  const auto op = p.op();
+  if (is_document_op(op)) {
+    if (cl.drop_count > 0) {
+      --cl.drop_count;
+      return;
+    }
+    if (cl.garbage_next) {
+      cl.garbage_next = false;
+      static const char junk[] = "\xde\xad\xbe\xef this is not a packet";
+      out.insert(out.end(), reinterpret_cast<const std::byte*>(junk), reinterpret_cast<const std::byte*>(junk) + sizeof junk - 1);
+      return;
+    }
+    if (cl.fail_count > 0) {
+      --cl.fail_count;
+      reply(p, static_cast<status>(cl.fail_status));
+      return;
+    }
+  }
+  const bool couchbase = bucket->opts.type == bucket_type::couchbase;
+  std::string key(protocol::as_string_view(p.key));
+
+  if (op == opcode::observe_seqno) {
+    if (!couchbase) return reply(p, status::not_supported);
+    if (p.vbucket() >= bucket->vbs.size() || p.value.size() != 8) return reply(p, status::einval);
+    auto& vb = bucket->vbs[p.vbucket()];
+    std::uint64_t seqno = 0, persisted = 0;
+    if (vb.active == static_cast<int>(node)) {
+      seqno = vb.high_seqno;
+      persisted = vb.persisted;
+    } else if (auto it = vb.copies.find(static_cast<int>(node)); it != vb.copies.end()) {
+      seqno = it->second.seqno;
+      persisted = it->second.persisted;
+    } else {
+      return not_my_vbucket(p);
+    }
+    auto uuid = protocol::load_be64(p.value.data());
+    protocol::observe_seqno_result r{false, p.vbucket(), vb.uuid, persisted, seqno, 0, 0};
+    if (uuid != vb.uuid) {
+      auto it = std::find_if(vb.failover_log.begin(), vb.failover_log.end(), [&](auto& e) { return e.first == uuid; });
+      if (it == vb.failover_log.end()) return reply(p, status::key_enoent);
+      r.failed_over = true;
+      r.old_vbuuid = uuid;
+      // The last seqno under the old UUID is where the next entry (newer) began.
+      r.old_seqno = it == vb.failover_log.begin() ? seqno : std::prev(it)->second;
+    }
+    byte_buffer body;
+    protocol::append_observe_seqno_body(body, r);
+    return reply(p, status::success, {}, {}, body);
+  }
+  if (op == opcode::observe) {
+    if (!couchbase) return reply(p, status::not_supported);
+    std::error_code ec;
+    auto keys = protocol::parse_observe_request(p.value, ec);
+    if (!keys) return reply(p, status::einval);
+    byte_buffer body;
+    for (const auto& k : *keys) {
+      if (k.vbucket >= bucket->vbs.size()) return reply(p, status::einval);
+      auto& vb = bucket->vbs[k.vbucket];
+      const doc_map* docs = nullptr;
+      std::uint64_t persisted = 0;
+      if (vb.active == static_cast<int>(node)) {
+        docs = &vb.docs;
+        persisted = vb.persisted;
+      } else if (auto it = vb.copies.find(static_cast<int>(node)); it != vb.copies.end()) {
+        docs = &it->second.docs;
+        persisted = it->second.persisted;
+      } else {
+        return not_my_vbucket(p);
+      }
+      protocol::observe_entry e{k.vbucket, k.key, protocol::observe_keystate::not_found, 0};
+      if (auto d = docs->find(std::string(k.key)); d != docs->end()) {
+        e.cas = d->second.cas;
+        if (d->second.deleted) e.state = d->second.seqno <= persisted ? protocol::observe_keystate::not_found
+                                                                      : protocol::observe_keystate::logically_deleted;
+        else e.state = d->second.seqno <= persisted ? protocol::observe_keystate::persisted : protocol::observe_keystate::found;
+      }
+      protocol::append_observe_entry(body, e);
+    }
+    return reply(p, status::success, {}, {}, body);
+  }
+  if (!is_document_op(op)) return reply(p, status::unknown_command);
+  if (key.empty() || key.size() > 250) return error(p, status::einval, "key length");
+
+  // Route: the vBucket in the header (like kv_engine, the server trusts it).
+  doc_map* docs = nullptr;
+  vbucket_state* vbs = nullptr;
+  std::uint16_t vbid = p.vbucket();
+  if (couchbase) {
+    if (vbid >= bucket->vbs.size()) return not_my_vbucket(p);
+    vbs = &bucket->vbs[vbid];
+    if (op == opcode::get_replica) {
+      auto it = vbs->copies.find(static_cast<int>(node));
+      if (it == vbs->copies.end()) return not_my_vbucket(p);
+      auto d = it->second.docs.find(key);
+      if (d == it->second.docs.end() || d->second.deleted ||
+          (d->second.expiry && d->second.expiry <= cl.now())) {
+        return error(p, status::key_enoent, "not found on this replica");
+      }
+      std::byte flags[4];
+      protocol::store_be32(flags, d->second.flags);
+      return reply(p, status::success, flags, {}, protocol::as_bytes(d->second.value), d->second.cas, d->second.datatype);
+    }
+    if (vbs->active != static_cast<int>(node)) return not_my_vbucket(p);
+    docs = &vbs->docs;
+  } else {
+    if (op == opcode::get_replica || op == opcode::get_locked || op == opcode::unlock_key) {
+      return reply(p, status::not_supported);
+    }
+    docs = &bucket->node_docs[node];
+  }
+
+  // Lazily expire and unlock.
+  auto now = cl.now();
+  auto it = docs->find(key);
+  if (it != docs->end() && !it->second.deleted && it->second.expiry && it->second.expiry <= now) {
+    it->second.deleted = true;
+    it->second.value.clear();
+  }
+  document* doc = (it != docs->end() && !it->second.deleted) ? &it->second : nullptr;
+  if (doc && doc->lock_until && doc->lock_until <= now) doc->lock_until = 0;
+  const bool locked = doc && doc->lock_until > now;
+
+  auto commit = [&](document d) -> document& {
+    d.cas = cl.new_cas();
+    if (vbs) {
+      d.seqno = ++vbs->high_seqno;
+    }
+    auto& slot = (*docs)[key];
+    slot = std::move(d);
+    if (vbs) cl.replicate(*bucket, vbid, key);
+    return slot;
+  };
+  auto uuid = vbs ? vbs->uuid : 0;
+
+  if (is_get(op) || op == opcode::gat || op == opcode::gatq || op == opcode::get_locked) {
+    if (!doc) return error(p, status::key_enoent, "not found");
+    if (op == opcode::gat || op == opcode::gatq) {
+      if (p.extras.size() != 4) return reply(p, status::einval);
+      if (locked) return error(p, status::locked, "locked");
+      doc->expiry = cl.absolute_expiry(protocol::load_be32(p.extras.data()));
+      doc->cas = cl.new_cas();
+    }
+    std::uint64_t cas = doc->cas;
+    if (op == opcode::get_locked) {
+      if (locked) return error(p, status::locked, "already locked");
+      std::uint32_t t = p.extras.size() == 4 ? protocol::load_be32(p.extras.data()) : 0;
+      if (t == 0 || t > 30) t = 15; // getl_default_timeout / getl_max_timeout
+      doc->lock_until = now + t;
+      doc->cas = cl.new_cas();
+      doc->lock_cas = doc->cas;
+      cas = doc->cas;
+    } else if (locked) {
+      cas = ~std::uint64_t{0}; // a plain read of a locked document does not reveal the lock CAS
+    }
+    std::byte flags[4];
+    protocol::store_be32(flags, doc->flags);
+    bool with_key = op == opcode::getk || op == opcode::getkq;
+    return reply(p, status::success, flags, with_key ? p.key : bytes_view{}, protocol::as_bytes(doc->value), cas,
+                 doc->datatype);
+  }
+
+  if (op == opcode::unlock_key) {
+    if (!doc) return error(p, status::key_enoent, "not found");
+    if (!locked) return error(p, status::not_locked, "not locked");
+    if (p.cas() != doc->lock_cas) return error(p, status::locked, "wrong lock CAS");
+    doc->lock_until = 0;
+    return reply(p, status::success, {}, {}, {}, doc->cas);
+  }
+
+  if (op == opcode::touch) {
+    if (p.extras.size() != 4) return reply(p, status::einval);
+    if (!doc) return error(p, status::key_enoent, "not found");
+    if (locked) return error(p, status::locked, "locked");
+    doc->expiry = cl.absolute_expiry(protocol::load_be32(p.extras.data()));
+    doc->cas = cl.new_cas();
+    return reply(p, status::success, {}, {}, {}, doc->cas);
+  }
+
+  // Mutations: a locked document only yields to the lock holder's CAS.
+  if (locked && p.cas() != doc->lock_cas) return error(p, status::locked, "locked");
+
+  if (is_store(op)) {
+    if (p.extras.size() != 8) return reply(p, status::einval);
+    bool add = op == opcode::add || op == opcode::addq;
+    bool replace = op == opcode::replace || op == opcode::replaceq;
+    if (add && p.cas() != 0) return reply(p, status::einval);
+    if (add && doc) return error(p, status::key_eexists, "exists");
+    if (replace && !doc) return error(p, status::key_enoent, "not found");
+    if (p.cas() != 0) {
+      if (!doc) return error(p, status::key_enoent, "not found");
+      if (p.cas() != doc->cas && !(locked && p.cas() == doc->lock_cas)) return error(p, status::key_eexists, "CAS mismatch");
+    }
+    if (p.value.size() > 20 * 1024 * 1024) return error(p, status::e2big, "too big");
+    document d;
+    d.value = std::string(protocol::as_string_view(p.value));
+    d.flags = protocol::load_be32(p.extras.data());
+    d.expiry = cl.absolute_expiry(protocol::load_be32(p.extras.data() + 4));
+    d.datatype = p.datatype();
+    auto& stored = commit(std::move(d));
+    return mutation_reply(p, vbid, stored, uuid);
+  }
+  if (op == opcode::del || op == opcode::delq) {
+    if (!doc) return error(p, status::key_enoent, "not found");
+    if (p.cas() != 0 && p.cas() != doc->cas && p.cas() != doc->lock_cas) return error(p, status::key_eexists, "CAS mismatch");
+    document d;
+    d.deleted = true;
+    auto& stored = commit(std::move(d));
+    return mutation_reply(p, vbid, stored, uuid);
+  }
+  if (op == opcode::append || op == opcode::appendq || op == opcode::prepend || op == opcode::prependq) {
+    if (!doc) return error(p, status::not_stored, "not found");
+    if (p.cas() != 0 && p.cas() != doc->cas) return error(p, status::key_eexists, "CAS mismatch");
+    document d = *doc;
+    d.lock_until = 0;
+    auto v = std::string(protocol::as_string_view(p.value));
+    bool app = op == opcode::append || op == opcode::appendq;
+    d.value = app ? d.value + v : v + d.value;
+    auto& stored = commit(std::move(d));
+    return mutation_reply(p, vbid, stored, uuid);
+  }
+  if (op == opcode::increment || op == opcode::incrementq || op == opcode::decrement || op == opcode::decrementq) {
+    if (p.extras.size() != 20) return reply(p, status::einval);
+    if (p.cas() != 0) return reply(p, status::einval);
+    auto delta = protocol::load_be64(p.extras.data());
+    auto initial = protocol::load_be64(p.extras.data() + 8);
+    auto expiry = protocol::load_be32(p.extras.data() + 16);
+    std::uint64_t value;
+    document d;
+    if (!doc) {
+      if (expiry == 0xffffffffu) return error(p, status::key_enoent, "not found");
+      value = initial;
+      d.expiry = cl.absolute_expiry(expiry);
+    } else {
+      const auto& text = doc->value;
+      std::uint64_t cur = 0;
+      auto [ptr, err] = std::from_chars(text.data(), text.data() + text.size(), cur);
+      if (text.empty() || err != std::errc{} || ptr != text.data() + text.size()) {
+        return error(p, status::delta_badval, "not a number");
+      }
+      bool inc = op == opcode::increment || op == opcode::incrementq;
+      value = inc ? cur + delta : (delta > cur ? 0 : cur - delta);
+      d = *doc;
+      d.lock_until = 0;
+    }
+    d.value = std::to_string(value);
+    d.datatype = datatype_json;
+    auto& stored = commit(std::move(d));
+    std::byte body[8];
+    protocol::store_be64(body, value);
+    return mutation_reply(p, vbid, stored, uuid, bytes_view{body, 8});
+  }
+  reply(p, status::unknown_command);
+}
+
+} // namespace couchkv::mock

@@ -1,0 +1,90 @@
+// couchkv-mock: the mock cluster as a process, for other clients (the official Node.js SDK in CI)
+// and for trying couchkv by hand.
+#include <couchkv_mock/cluster.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <thread>
+
+namespace {
+volatile std::sig_atomic_t stop_requested = 0;
+void on_signal(int) { stop_requested = 1; }
+
+void usage()
+{
+  std::cerr << "usage: couchkv-mock [--nodes N] [--vbuckets N] [--replicas N] [--bucket NAME[:PASSWORD[:memcached]]]...\n"
+               "                    [--replication-delay MS] [--persistence-delay MS]\n"
+               "Prints the connection string, serves until SIGINT/SIGTERM.\n";
+}
+} // namespace
+
+int main(int argc, char** argv)
+{
+  couchkv::mock::cluster_options opts;
+  std::uint32_t replicas = 1;
+  bool custom_buckets = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        usage();
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    try {
+      if (a == "--nodes") opts.nodes = static_cast<std::uint32_t>(std::stoul(next()));
+      else if (a == "--vbuckets") opts.vbuckets = static_cast<std::uint32_t>(std::stoul(next()));
+      else if (a == "--replicas") replicas = static_cast<std::uint32_t>(std::stoul(next()));
+      else if (a == "--replication-delay") opts.replication_delay = std::chrono::milliseconds(std::stoul(next()));
+      else if (a == "--persistence-delay") opts.persistence_delay = std::chrono::milliseconds(std::stoul(next()));
+      else if (a == "--bucket") {
+        if (!custom_buckets) opts.buckets.clear();
+        custom_buckets = true;
+        auto spec = next();
+        couchkv::mock::bucket_options b;
+        auto c1 = spec.find(':');
+        b.name = spec.substr(0, c1);
+        if (c1 != std::string::npos) {
+          auto c2 = spec.find(':', c1 + 1);
+          b.password = spec.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+          if (c2 != std::string::npos) {
+            if (spec.substr(c2 + 1) != "memcached") {
+              usage();
+              return 2;
+            }
+            b.type = couchkv::mock::bucket_type::memcached;
+          }
+        }
+        opts.buckets.push_back(b);
+      } else if (a == "-h" || a == "--help") {
+        usage();
+        return 0;
+      } else {
+        std::cerr << "unknown argument: " << a << "\n";
+        usage();
+        return 2;
+      }
+    } catch (const std::exception&) {
+      std::cerr << "bad value for " << a << "\n";
+      return 2;
+    }
+  }
+  for (auto& b : opts.buckets) b.replicas = replicas;
+  try {
+    couchkv::mock::cluster cluster(opts);
+    cluster.start();
+    std::cout << cluster.connection_string(opts.buckets.front().name) << std::endl;
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    cluster.stop();
+  } catch (const std::exception& e) {
+    std::cerr << "couchkv-mock: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
