@@ -1,0 +1,240 @@
+// The bucket: every KV operation of the Python SDK 2.x Bucket/AsyncBucket, each one function with
+// a completion token. The default token returns std::future<Result>:
+//
+//   auto r = bucket.get("user::1").get();                               // future
+//   bucket.upsert("k", R"({"a":1})", {}, [](std::error_code ec, couchkv::mutation_result r) {});
+//   auto [ec, r] = co_await bucket.get("k", {}, asio::as_tuple(asio::use_awaitable));
+//
+// Routing (vBucket or ketama), retries (NOT_MY_VBUCKET, TMPFAIL, connection loss for reads) and
+// live topology happen inside; the error a caller sees says why (error_context via last_error).
+// Safe to call from any thread.
+#pragma once
+#include <couchkv/completion.hpp>
+#include <couchkv/options.hpp>
+#include <couchkv/results.hpp>
+#include <couchkv/transcoder.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace couchkv {
+
+namespace detail {
+class bucket_impl;
+}
+
+// A value to store: JSON text (validated), or an encoded_value from a transcoder.
+class document_value {
+public:
+  document_value(std::string_view json_text) : v_(json_text_or_error(json_text)) {}
+  document_value(const char* json_text) : document_value(std::string_view(json_text)) {}
+  document_value(const std::string& json_text) : document_value(std::string_view(json_text)) {}
+  document_value(encoded_value v) : v_(std::move(v)) {}
+  [[nodiscard]] const encoded_value& encoded() const noexcept { return v_; }
+  [[nodiscard]] std::error_code error() const noexcept { return ec_; }
+
+private:
+  encoded_value json_text_or_error(std::string_view text) { return json_text(text, ec_); }
+  std::error_code ec_{};
+  encoded_value v_;
+};
+
+class async_bucket {
+public:
+  using get_signature = void(std::error_code, get_result);
+  using mutation_signature = void(std::error_code, mutation_result);
+  using counter_signature = void(std::error_code, counter_result);
+  using multi_get_signature = void(std::error_code, multi_result<get_result>);
+  using multi_mutation_signature = void(std::error_code, multi_result<mutation_result>);
+
+  async_bucket() = default;
+  explicit async_bucket(std::shared_ptr<detail::bucket_impl> impl) : impl_(std::move(impl)) {}
+
+  [[nodiscard]] const std::string& name() const;
+  [[nodiscard]] asio::any_io_executor get_executor() const;
+  [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(impl_); }
+  // Details of the last failure on this thread's most recent operation are in each result's
+  // error_context for multi operations; for single ones call last_error() after a failure.
+  [[nodiscard]] error_context last_error() const;
+
+  template <class Token = use_future_t>
+  auto get(std::string key, get_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<get_signature>(std::forward<Token>(token), get_executor(),
+                                           [impl = impl_](auto done, std::string k, get_options o) {
+                                             start_get(impl, std::move(k), o, std::move(done));
+                                           },
+                                           std::move(key), opts);
+  }
+
+  template <class Token = use_future_t>
+  auto get_and_touch(std::string key, get_and_touch_options opts, Token&& token = {})
+  {
+    return detail::initiate<get_signature>(std::forward<Token>(token), get_executor(),
+                                           [impl = impl_](auto done, std::string k, get_and_touch_options o) {
+                                             start_get_and_touch(impl, std::move(k), o, std::move(done));
+                                           },
+                                           std::move(key), opts);
+  }
+
+  template <class Token = use_future_t>
+  auto get_and_lock(std::string key, get_and_lock_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<get_signature>(std::forward<Token>(token), get_executor(),
+                                           [impl = impl_](auto done, std::string k, get_and_lock_options o) {
+                                             start_get_and_lock(impl, std::move(k), o, std::move(done));
+                                           },
+                                           std::move(key), opts);
+  }
+
+  template <class Token = use_future_t>
+  auto get_replica(std::string key, replica_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<get_signature>(std::forward<Token>(token), get_executor(),
+                                           [impl = impl_](auto done, std::string k, replica_options o) {
+                                             start_get_replica(impl, std::move(k), o, std::move(done));
+                                           },
+                                           std::move(key), opts);
+  }
+
+  template <class Token = use_future_t>
+  auto unlock(std::string key, std::uint64_t cas, common_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<mutation_signature>(std::forward<Token>(token), get_executor(),
+                                                [impl = impl_](auto done, std::string k, std::uint64_t c, common_options o) {
+                                                  start_unlock(impl, std::move(k), c, o, std::move(done));
+                                                },
+                                                std::move(key), cas, opts);
+  }
+
+  template <class Token = use_future_t>
+  auto touch(std::string key, expiry_duration expiry, touch_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<mutation_signature>(std::forward<Token>(token), get_executor(),
+                                                [impl = impl_](auto done, std::string k, expiry_duration e, touch_options o) {
+                                                  start_touch(impl, std::move(k), e, o, std::move(done));
+                                                },
+                                                std::move(key), expiry, opts);
+  }
+
+  template <class Token = use_future_t>
+  auto upsert(std::string key, document_value value, mutation_options opts = {}, Token&& token = {})
+  {
+    return store(store_kind::upsert, std::move(key), std::move(value), opts, std::forward<Token>(token));
+  }
+  template <class Token = use_future_t>
+  auto insert(std::string key, document_value value, mutation_options opts = {}, Token&& token = {})
+  {
+    return store(store_kind::insert, std::move(key), std::move(value), opts, std::forward<Token>(token));
+  }
+  template <class Token = use_future_t>
+  auto replace(std::string key, document_value value, mutation_options opts = {}, Token&& token = {})
+  {
+    return store(store_kind::replace, std::move(key), std::move(value), opts, std::forward<Token>(token));
+  }
+  // append/prepend take raw bytes (the document's format does not change).
+  template <class Token = use_future_t>
+  auto append(std::string key, std::string bytes, mutation_options opts = {}, Token&& token = {})
+  {
+    return store(store_kind::append, std::move(key), document_value(binary(std::string_view(bytes))), opts,
+                 std::forward<Token>(token));
+  }
+  template <class Token = use_future_t>
+  auto prepend(std::string key, std::string bytes, mutation_options opts = {}, Token&& token = {})
+  {
+    return store(store_kind::prepend, std::move(key), document_value(binary(std::string_view(bytes))), opts,
+                 std::forward<Token>(token));
+  }
+
+  template <class Token = use_future_t>
+  auto remove(std::string key, remove_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<mutation_signature>(std::forward<Token>(token), get_executor(),
+                                                [impl = impl_](auto done, std::string k, remove_options o) {
+                                                  start_remove(impl, std::move(k), o, std::move(done));
+                                                },
+                                                std::move(key), opts);
+  }
+
+  // delta > 0 increments, < 0 decrements (floors at 0).
+  template <class Token = use_future_t>
+  auto counter(std::string key, std::int64_t delta, counter_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<counter_signature>(std::forward<Token>(token), get_executor(),
+                                               [impl = impl_](auto done, std::string k, std::int64_t d, counter_options o) {
+                                                 start_counter(impl, std::move(k), d, o, std::move(done));
+                                               },
+                                               std::move(key), delta, opts);
+  }
+
+  // _multi forms: every key gets its result or its error; the operation's own error_code is set
+  // only when nothing could be attempted.
+  template <class Token = use_future_t>
+  auto get_multi(std::vector<std::string> keys, get_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<multi_get_signature>(std::forward<Token>(token), get_executor(),
+                                                 [impl = impl_](auto done, std::vector<std::string> k, get_options o) {
+                                                   start_get_multi(impl, std::move(k), o, std::move(done));
+                                                 },
+                                                 std::move(keys), opts);
+  }
+  template <class Token = use_future_t>
+  auto upsert_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {},
+                    Token&& token = {})
+  {
+    return detail::initiate<multi_mutation_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<std::pair<std::string, document_value>> i, mutation_options o) {
+          start_upsert_multi(impl, std::move(i), o, std::move(done));
+        },
+        std::move(items), opts);
+  }
+  template <class Token = use_future_t>
+  auto remove_multi(std::vector<std::string> keys, remove_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<multi_mutation_signature>(std::forward<Token>(token), get_executor(),
+                                                      [impl = impl_](auto done, std::vector<std::string> k, remove_options o) {
+                                                        start_remove_multi(impl, std::move(k), o, std::move(done));
+                                                      },
+                                                      std::move(keys), opts);
+  }
+
+  // Closes every connection; pending operations complete with an error.
+  void close();
+
+private:
+  enum class store_kind { upsert, insert, replace, append, prepend };
+
+  template <class Token>
+  auto store(store_kind kind, std::string key, document_value value, mutation_options opts, Token&& token)
+  {
+    return detail::initiate<mutation_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_, kind](auto done, std::string k, document_value v, mutation_options o) {
+          start_store(impl, kind, std::move(k), std::move(v), o, std::move(done));
+        },
+        std::move(key), std::move(value), opts);
+  }
+
+  using impl_ptr = std::shared_ptr<detail::bucket_impl>;
+  static void start_get(impl_ptr, std::string, get_options, detail::completion<get_signature>);
+  static void start_get_and_touch(impl_ptr, std::string, get_and_touch_options, detail::completion<get_signature>);
+  static void start_get_and_lock(impl_ptr, std::string, get_and_lock_options, detail::completion<get_signature>);
+  static void start_get_replica(impl_ptr, std::string, replica_options, detail::completion<get_signature>);
+  static void start_unlock(impl_ptr, std::string, std::uint64_t, common_options, detail::completion<mutation_signature>);
+  static void start_touch(impl_ptr, std::string, expiry_duration, touch_options, detail::completion<mutation_signature>);
+  static void start_store(impl_ptr, store_kind, std::string, document_value, mutation_options,
+                          detail::completion<mutation_signature>);
+  static void start_remove(impl_ptr, std::string, remove_options, detail::completion<mutation_signature>);
+  static void start_counter(impl_ptr, std::string, std::int64_t, counter_options, detail::completion<counter_signature>);
+  static void start_get_multi(impl_ptr, std::vector<std::string>, get_options, detail::completion<multi_get_signature>);
+  static void start_upsert_multi(impl_ptr, std::vector<std::pair<std::string, document_value>>, mutation_options,
+                                 detail::completion<multi_mutation_signature>);
+  static void start_remove_multi(impl_ptr, std::vector<std::string>, remove_options,
+                                 detail::completion<multi_mutation_signature>);
+
+  impl_ptr impl_;
+};
+
+} // namespace couchkv

@@ -1,0 +1,55 @@
+// The entry point: a cluster from a connection string and credentials, and the buckets opened
+// from it.
+//
+//   asio::io_context io;
+//   couchkv::cluster c{io.get_executor(), "couchbase://127.0.0.1/default", {"default", "secret"}};
+//   auto bucket = c.open_bucket("default").get();
+#pragma once
+#include <couchkv/async_bucket.hpp>
+#include <couchkv/completion.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <memory>
+#include <string>
+
+namespace couchkv {
+
+struct credentials {
+  std::string username;
+  std::string password;
+};
+
+class cluster {
+public:
+  using open_signature = void(std::error_code, async_bucket);
+
+  // Throws std::system_error (topology::config_errc) when the connection string is malformed; the
+  // message names the offending part.
+  cluster(asio::any_io_executor ex, std::string connection_string, credentials creds);
+  ~cluster();
+  cluster(cluster&&) noexcept;
+  cluster& operator=(cluster&&) noexcept;
+
+  [[nodiscard]] asio::any_io_executor get_executor() const;
+
+  // Bootstraps from the first reachable node, selects the bucket, connects to every data node.
+  // `bucket` empty: the one named in the connection string.
+  template <class Token = use_future_t>
+  auto open_bucket(std::string bucket = {}, Token&& token = {})
+  {
+    return detail::initiate<open_signature>(std::forward<Token>(token), get_executor(),
+                                            [this](auto done, std::string b) { start_open(std::move(b), std::move(done)); },
+                                            std::move(bucket));
+  }
+
+  // Why the last open_bucket failed ("SCRAM-SHA512 authentication: AuthError ...").
+  [[nodiscard]] std::string last_error_detail() const;
+
+private:
+  void start_open(std::string bucket, detail::completion<open_signature> done);
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace couchkv

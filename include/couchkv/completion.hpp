@@ -1,0 +1,86 @@
+// Completion plumbing shared by every public operation: one template per operation in the header
+// (async_initiate, so callbacks, couchkv::use_future, asio::use_awaitable and asio::deferred all
+// work), and a type-erased handler so the operation itself is compiled once, in a .cpp.
+#pragma once
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+
+#include <future>
+#include <system_error>
+#include <utility>
+
+namespace couchkv {
+
+namespace asio = boost::asio;
+
+// The default completion token: the operation returns std::future<Result>; an error becomes a
+// std::system_error thrown from future::get() (its code() is the operation's error_code).
+struct use_future_t {};
+inline constexpr use_future_t use_future{};
+
+namespace detail {
+
+// A type-erased handler plus the executor it must run on (taken while its type was known: Asio
+// 1.81 cannot post to a type-erased completion executor).
+template <class Signature>
+class completion;
+
+template <class... Args>
+class completion<void(std::error_code, Args...)> {
+public:
+  using signature = void(std::error_code, Args...);
+  completion(asio::any_completion_handler<signature> h, asio::any_io_executor ex)
+      : handler_(std::move(h)), executor_(std::move(ex))
+  {
+  }
+  // Never runs the handler inline: it may start new operations.
+  void operator()(std::error_code ec, Args... args) &&
+  {
+    auto ex = executor_;
+    asio::post(ex, [h = std::move(handler_), ec, ... a = std::move(args)]() mutable { std::move(h)(ec, std::move(a)...); });
+  }
+  [[nodiscard]] asio::cancellation_slot cancellation_slot() const noexcept
+  {
+    return asio::get_associated_cancellation_slot(handler_);
+  }
+
+private:
+  asio::any_completion_handler<signature> handler_;
+  asio::any_io_executor executor_;
+};
+
+template <class Signature, class Token, class Start, class... Args>
+auto initiate(Token&& token, const asio::any_io_executor& fallback, Start start, Args&&... args)
+{
+  return asio::async_initiate<Token, Signature>(
+      [fallback, start](auto handler, auto&&... a) mutable {
+        asio::any_io_executor ex = asio::get_associated_executor(handler, fallback);
+        start(completion<Signature>(asio::any_completion_handler<Signature>(std::move(handler)), std::move(ex)),
+              std::forward<decltype(a)>(a)...);
+      },
+      token, std::forward<Args>(args)...);
+}
+
+} // namespace detail
+} // namespace couchkv
+
+template <class Result>
+struct boost::asio::async_result<couchkv::use_future_t, void(std::error_code, Result)> {
+  using return_type = std::future<Result>;
+  template <class Initiation, class... InitArgs>
+  static return_type initiate(Initiation&& initiation, couchkv::use_future_t, InitArgs&&... args)
+  {
+    auto promise = std::make_shared<std::promise<Result>>();
+    auto future = promise->get_future();
+    std::forward<Initiation>(initiation)(
+        [promise](std::error_code ec, Result r) {
+          if (ec) promise->set_exception(std::make_exception_ptr(std::system_error(ec)));
+          else promise->set_value(std::move(r));
+        },
+        std::forward<InitArgs>(args)...);
+    return future;
+  }
+};

@@ -1,0 +1,407 @@
+#include "bucket_impl.hpp"
+
+#include <couchkv/async_bucket.hpp>
+#include <couchkv/protocol/errors.hpp>
+#include <couchkv/protocol/mutation_token.hpp>
+#include <couchkv/protocol/request.hpp>
+
+#include <atomic>
+#include <mutex>
+
+namespace couchkv {
+
+using protocol::opcode;
+using protocol::status;
+using detail::bucket_impl;
+using detail::request_spec;
+
+namespace {
+
+std::uint32_t wire_expiry(expiry_duration e)
+{
+  auto s = e.count();
+  if (s <= 0) return 0;
+  if (s <= 30 * 24 * 3600) return static_cast<std::uint32_t>(s);
+  // Longer than 30 days: the server wants an absolute Unix time.
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return static_cast<std::uint32_t>(now + s);
+}
+
+std::optional<protocol::durability_requirement> sync_durability(const std::optional<protocol::durability_level>& l)
+{
+  if (!l || *l == protocol::durability_level::none) return std::nullopt;
+  return protocol::durability_requirement{*l, std::nullopt};
+}
+
+// The error of a completed request: transport error, or the status read for this operation.
+std::error_code outcome_error(std::error_code ec, const io::kv_response& r, opcode op, bool had_cas)
+{
+  if (ec) return ec;
+  if (r.status() != status::success) return protocol::make_kv_error(op, r.status(), had_cas);
+  return {};
+}
+
+get_result to_get_result(const std::string& key, const io::kv_response& r, bool replica)
+{
+  get_result g;
+  g.key = key;
+  g.value = std::string(r.value_string());
+  g.flags = r.extras().size() >= 4 ? protocol::load_be32(r.extras().data()) : 0;
+  g.cas = r.cas();
+  g.datatype = r.datatype();
+  g.is_replica = replica;
+  return g;
+}
+
+mutation_result to_mutation_result(const std::string& key, const io::kv_response& r, std::uint16_t vb_hint = 0)
+{
+  mutation_result m;
+  m.key = key;
+  m.cas = r.cas();
+  if (auto t = protocol::parse_mutation_token(r.extras(), vb_hint)) m.token = mutation_token{t->vbucket, t->vbuuid, t->seqno};
+  return m;
+}
+
+template <class Result, class Done, class Convert>
+void run(const std::shared_ptr<bucket_impl>& impl, request_spec spec, Done done, Convert convert)
+{
+  if (!impl) {
+    std::move(done)(make_error_code(protocol::client_errc::not_connected), Result{});
+    return;
+  }
+  auto op = spec.op;
+  auto had_cas = spec.had_cas;
+  auto key = spec.key;
+  auto shared = std::make_shared<Done>(std::move(done));
+  impl->execute(std::move(spec), [shared, op, had_cas, key, convert](std::error_code ec, io::kv_response r, error_context) {
+    auto e = outcome_error(ec, r, op, had_cas);
+    if (e) {
+      std::move(*shared)(e, Result{});
+      return;
+    }
+    std::move(*shared)({}, convert(key, r));
+  });
+}
+
+std::error_code validate_key(const std::string& key)
+{
+  if (key.empty() || key.size() > 250) return make_error_code(protocol::client_errc::key_too_long);
+  return {};
+}
+
+} // namespace
+
+const std::string& async_bucket::name() const { return impl_->name(); }
+asio::any_io_executor async_bucket::get_executor() const { return impl_ ? impl_->executor() : asio::any_io_executor{}; }
+error_context async_bucket::last_error() const { return impl_ ? impl_->last_error : error_context{}; }
+void async_bucket::close()
+{
+  if (impl_) impl_->close();
+}
+
+void async_bucket::start_get(impl_ptr impl, std::string key, get_options o, detail::completion<get_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  request_spec s;
+  s.op = opcode::get;
+  s.key = std::move(key);
+  s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  s.encode = [](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get(b, 0, k); };
+  run<get_result>(impl, std::move(s), std::move(done),
+                  [](const std::string& k, const io::kv_response& r) { return to_get_result(k, r, false); });
+}
+
+void async_bucket::start_get_and_touch(impl_ptr impl, std::string key, get_and_touch_options o,
+                                       detail::completion<get_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  request_spec s;
+  s.op = opcode::gat;
+  s.key = std::move(key);
+  s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  auto expiry = wire_expiry(o.expiry);
+  s.encode = [expiry](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_gat(b, 0, k, expiry); };
+  run<get_result>(impl, std::move(s), std::move(done),
+                  [](const std::string& k, const io::kv_response& r) { return to_get_result(k, r, false); });
+}
+
+void async_bucket::start_get_and_lock(impl_ptr impl, std::string key, get_and_lock_options o,
+                                      detail::completion<get_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  request_spec s;
+  s.op = opcode::get_locked;
+  s.key = std::move(key);
+  s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  auto t = static_cast<std::uint32_t>(o.lock_time.count());
+  s.encode = [t](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get_locked(b, 0, k, t); };
+  run<get_result>(impl, std::move(s), std::move(done),
+                  [](const std::string& k, const io::kv_response& r) { return to_get_result(k, r, false); });
+}
+
+void async_bucket::start_get_replica(impl_ptr impl, std::string key, replica_options o,
+                                     detail::completion<get_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (impl->is_memcached()) return std::move(done)(make_error_code(protocol::client_errc::feature_not_available), {});
+  auto make = [&](std::size_t index) {
+    request_spec s;
+    s.op = opcode::get_replica;
+    s.key = key;
+    s.where = detail::target::replica;
+    s.replica_index = index;
+    s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+    s.encode = [](protocol::byte_buffer& b, const protocol::doc_key& k) {
+      protocol::append_get(b, 0, k, opcode::get_replica);
+    };
+    return s;
+  };
+  auto convert = [](const std::string& k, const io::kv_response& r) { return to_get_result(k, r, true); };
+  if (o.mode == replica_mode::index) {
+    return run<get_result>(impl, make(std::size_t{o.index} + 1), std::move(done), convert);
+  }
+  // any: ask every replica at once; the first success wins, otherwise the last error.
+  auto n = impl->num_replicas();
+  if (n == 0) return std::move(done)(make_error_code(protocol::client_errc::no_node_for_vbucket), {});
+  struct race {
+    std::mutex m;
+    std::optional<detail::completion<get_signature>> done;
+    std::size_t left;
+    std::error_code last;
+  };
+  auto state = std::make_shared<race>();
+  state->done.emplace(std::move(done));
+  state->left = n;
+  for (std::size_t i = 1; i <= n; ++i) {
+    run<get_result>(impl, make(i),
+                    [state](std::error_code ec, get_result r) {
+                      std::lock_guard lock(state->m); // the callbacks run on the bucket strand; cheap insurance
+                      --state->left;
+                      if (!state->done) return;
+                      if (!ec) {
+                        std::move (*state->done)({}, std::move(r));
+                        state->done.reset();
+                      } else {
+                        state->last = ec;
+                        if (state->left == 0) {
+                          std::move (*state->done)(state->last, {});
+                          state->done.reset();
+                        }
+                      }
+                    },
+                    convert);
+  }
+}
+
+void async_bucket::start_unlock(impl_ptr impl, std::string key, std::uint64_t cas, common_options o,
+                                detail::completion<mutation_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  request_spec s;
+  s.op = opcode::unlock_key;
+  s.key = std::move(key);
+  s.had_cas = true;
+  s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  s.encode = [cas](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_unlock(b, 0, k, cas); };
+  run<mutation_result>(impl, std::move(s), std::move(done),
+                       [](const std::string& k, const io::kv_response& r) { return to_mutation_result(k, r); });
+}
+
+void async_bucket::start_touch(impl_ptr impl, std::string key, expiry_duration expiry, touch_options o,
+                               detail::completion<mutation_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  request_spec s;
+  s.op = opcode::touch;
+  s.key = std::move(key);
+  s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  auto e = wire_expiry(expiry);
+  s.encode = [e](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_touch(b, 0, k, e); };
+  run<mutation_result>(impl, std::move(s), std::move(done),
+                       [](const std::string& k, const io::kv_response& r) { return to_mutation_result(k, r); });
+}
+
+void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, document_value value,
+                               mutation_options o, detail::completion<mutation_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  if (value.error()) return std::move(done)(value.error(), {});
+  if (o.persist_to != 0 || o.replicate_to != 0) {
+    // Observe-based durability polling lands with the durability work (issue 7); refusing is
+    // better than silently not waiting.
+    return std::move(done)(make_error_code(protocol::client_errc::feature_not_available), {});
+  }
+  request_spec s;
+  s.key = std::move(key);
+  s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  s.had_cas = o.cas != 0;
+  auto v = std::make_shared<encoded_value>(value.encoded());
+  if (o.flags) v->flags = *o.flags;
+  protocol::mutation_frames frames{.durability = sync_durability(o.durability_level)};
+  auto cas = o.cas;
+  auto expiry = wire_expiry(o.expiry);
+  switch (kind) {
+    case store_kind::upsert:
+    case store_kind::insert:
+    case store_kind::replace: {
+      s.op = kind == store_kind::upsert ? opcode::set : kind == store_kind::insert ? opcode::add : opcode::replace;
+      if (s.op == opcode::add && cas != 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+      auto op = s.op;
+      s.encode = [op, v, cas, expiry, frames](protocol::byte_buffer& b, const protocol::doc_key& k) {
+        protocol::append_store(b, op, 0, k,
+                               {.value = protocol::as_bytes(v->data), .flags = v->flags, .expiry = expiry, .cas = cas,
+                                .datatype = v->datatype, .frames = frames});
+      };
+      break;
+    }
+    case store_kind::append:
+    case store_kind::prepend: {
+      s.op = kind == store_kind::append ? opcode::append : opcode::prepend;
+      auto op = s.op;
+      s.encode = [op, v, cas, frames](protocol::byte_buffer& b, const protocol::doc_key& k) {
+        protocol::append_concat(b, op, 0, k, protocol::as_bytes(v->data), cas, frames);
+      };
+      break;
+    }
+  }
+  run<mutation_result>(impl, std::move(s), std::move(done),
+                       [](const std::string& k, const io::kv_response& r) { return to_mutation_result(k, r); });
+}
+
+void async_bucket::start_remove(impl_ptr impl, std::string key, remove_options o, detail::completion<mutation_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  if (o.persist_to != 0 || o.replicate_to != 0) {
+    return std::move(done)(make_error_code(protocol::client_errc::feature_not_available), {});
+  }
+  request_spec s;
+  s.op = opcode::del;
+  s.key = std::move(key);
+  s.had_cas = o.cas != 0;
+  s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  protocol::mutation_frames frames{.durability = sync_durability(o.durability_level)};
+  auto cas = o.cas;
+  s.encode = [cas, frames](protocol::byte_buffer& b, const protocol::doc_key& k) {
+    protocol::append_delete(b, 0, k, cas, frames);
+  };
+  run<mutation_result>(impl, std::move(s), std::move(done),
+                       [](const std::string& k, const io::kv_response& r) { return to_mutation_result(k, r); });
+}
+
+void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t delta, counter_options o,
+                                 detail::completion<counter_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  if (o.persist_to != 0 || o.replicate_to != 0) {
+    return std::move(done)(make_error_code(protocol::client_errc::feature_not_available), {});
+  }
+  request_spec s;
+  s.op = delta >= 0 ? opcode::increment : opcode::decrement;
+  s.key = std::move(key);
+  s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  protocol::counter_args args;
+  args.delta = delta >= 0 ? static_cast<std::uint64_t>(delta) : static_cast<std::uint64_t>(-(delta + 1)) + 1;
+  args.initial = o.initial.value_or(0);
+  args.expiry = o.initial ? wire_expiry(o.expiry) : 0xffffffffu; // no initial: missing is an error
+  args.frames.durability = sync_durability(o.durability_level);
+  auto op = s.op;
+  s.encode = [op, args](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_counter(b, op, 0, k, args); };
+  run<counter_result>(impl, std::move(s), std::move(done), [](const std::string& k, const io::kv_response& r) {
+    counter_result c;
+    c.key = k;
+    c.cas = r.cas();
+    c.value = r.value().size() == 8 ? protocol::load_be64(r.value().data()) : 0;
+    if (auto t = protocol::parse_mutation_token(r.extras(), 0)) c.token = mutation_token{t->vbucket, t->vbuuid, t->seqno};
+    return c;
+  });
+}
+
+namespace {
+// Fans out one operation per key; completes once with every key's outcome.
+template <class Result, class Start>
+void fan_out(std::size_t n, std::vector<std::string> keys, Start start,
+             detail::completion<void(std::error_code, multi_result<Result>)> done)
+{
+  struct state {
+    std::mutex m;
+    multi_result<Result> results;
+    std::size_t left;
+    std::optional<detail::completion<void(std::error_code, multi_result<Result>)>> done;
+  };
+  auto st = std::make_shared<state>();
+  st->left = n;
+  st->done.emplace(std::move(done));
+  if (n == 0) {
+    std::move (*st->done)({}, {});
+    return;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    start(i, [st, key = keys[i]](std::error_code ec, Result r) {
+      std::unique_lock lock(st->m);
+      auto& slot = st->results[key];
+      slot.ec = ec;
+      if (!ec) slot.value = std::move(r);
+      if (--st->left == 0) {
+        auto results = std::move(st->results);
+        auto d = std::move(*st->done);
+        st->done.reset();
+        lock.unlock();
+        std::move(d)({}, std::move(results));
+      }
+    });
+  }
+}
+} // namespace
+
+void async_bucket::start_get_multi(impl_ptr impl, std::vector<std::string> keys, get_options o,
+                                   detail::completion<multi_get_signature> done)
+{
+  auto n = keys.size();
+  fan_out<get_result>(n, keys,
+                      [impl, keys, o](std::size_t i, auto cb) {
+                        request_spec s;
+                        s.op = opcode::get;
+                        s.key = keys[i];
+                        s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+                        s.encode = [](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get(b, 0, k); };
+                        if (auto ec = validate_key(keys[i])) return cb(ec, get_result{});
+                        run<get_result>(impl, std::move(s), std::move(cb), [](const std::string& k, const io::kv_response& r) {
+                          return to_get_result(k, r, false);
+                        });
+                      },
+                      std::move(done));
+}
+
+void async_bucket::start_upsert_multi(impl_ptr impl, std::vector<std::pair<std::string, document_value>> items,
+                                      mutation_options o, detail::completion<multi_mutation_signature> done)
+{
+  std::vector<std::string> keys;
+  for (auto& [k, v] : items) keys.push_back(k);
+  auto shared_items = std::make_shared<std::vector<std::pair<std::string, document_value>>>(std::move(items));
+  fan_out<mutation_result>(keys.size(), keys,
+                           [impl, shared_items, o](std::size_t i, auto cb) {
+                             auto& [k, v] = (*shared_items)[i];
+                             async_bucket::start_store(impl, store_kind::upsert, k, v, o,
+                                                       detail::completion<mutation_signature>(
+                                                           asio::any_completion_handler<mutation_signature>(std::move(cb)),
+                                                           impl ? impl->executor() : asio::any_io_executor{}));
+                           },
+                           std::move(done));
+}
+
+void async_bucket::start_remove_multi(impl_ptr impl, std::vector<std::string> keys, remove_options o,
+                                      detail::completion<multi_mutation_signature> done)
+{
+  auto n = keys.size();
+  fan_out<mutation_result>(n, keys,
+                           [impl, keys, o](std::size_t i, auto cb) {
+                             async_bucket::start_remove(impl, keys[i], o,
+                                                        detail::completion<mutation_signature>(
+                                                            asio::any_completion_handler<mutation_signature>(std::move(cb)),
+                                                            impl ? impl->executor() : asio::any_io_executor{}));
+                           },
+                           std::move(done));
+}
+
+} // namespace couchkv

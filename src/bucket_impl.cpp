@@ -1,0 +1,398 @@
+#include "bucket_impl.hpp"
+
+#include <couchkv/protocol/errors.hpp>
+#include <couchkv/protocol/request.hpp>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+namespace couchkv::detail {
+
+using protocol::client_errc;
+using protocol::status;
+
+struct bucket_impl::op {
+  request_spec spec;
+  request_done done;
+  io::clock::time_point deadline;
+  std::uint32_t attempts{0};
+  retry_reason last_reason{retry_reason::none};
+  bool maybe_applied{false};
+  std::string endpoint;
+  std::unique_ptr<asio::steady_timer> timer;
+};
+
+bucket_impl::bucket_impl(asio::any_io_executor ex, bucket_settings settings)
+    : strand_(asio::make_strand(ex)), settings_(std::move(settings)), poll_timer_(strand_)
+{
+  if (is_memcached()) {
+    std::vector<std::pair<std::string, std::uint32_t>> servers;
+    for (const auto& ep : settings_.cs.endpoints) {
+      topology::node n;
+      n.hostname = ep.host;
+      servers.emplace_back(n.authority(ep.port), static_cast<std::uint32_t>(static_nodes_.size()));
+      static_nodes_.emplace_back(ep.host, ep.port);
+    }
+    ketama_ = topology::ketama_router(std::move(servers));
+  }
+}
+
+bucket_impl::~bucket_impl() = default;
+
+std::size_t bucket_impl::num_replicas() const
+{
+  auto cfg = tracker_.current();
+  return cfg ? cfg->num_replicas() : 0;
+}
+
+io::connection_settings bucket_impl::connection_settings_for(const std::string& host, std::uint16_t port) const
+{
+  const auto& o = settings_.cs.options;
+  io::connection_settings s;
+  s.host = host;
+  s.port = port;
+  s.tls = settings_.cs.tls();
+  s.ssl_context = settings_.ssl.get();
+  s.verify_hostname = o.verify == topology::tls_verify::peer;
+  s.connect_timeout = o.connect_timeout;
+  s.max_in_flight = o.max_queue_size;
+  auto& b = s.bootstrap;
+  if (!o.user_agent.empty()) b.agent = o.user_agent;
+  if (!settings_.username.empty()) b.creds = io::credentials{settings_.username, settings_.password};
+  b.tls = s.tls;
+  b.allow_plain = o.allow_plain_auth;
+  if (!o.sasl_mechanisms.empty()) {
+    b.mechanisms.clear();
+    for (const auto& m : o.sasl_mechanisms) {
+      if (auto mech = protocol::parse_sasl_mechanism(m)) b.mechanisms.push_back(*mech);
+    }
+  }
+  if (!o.enable_mutation_tokens) std::erase(b.features, protocol::hello_feature::mutation_seqno);
+  if (is_memcached()) {
+    b.hello = false;
+    b.fetch_config = false;
+    b.fetch_error_map = false;
+  } else {
+    b.bucket = settings_.bucket;
+  }
+  return s;
+}
+
+// ---- bootstrap --------------------------------------------------------------------------------
+
+void bucket_impl::open(std::function<void(std::error_code, std::string)> done)
+{
+  auto shared_done = std::make_shared<std::function<void(std::error_code, std::string)>>(std::move(done));
+  asio::dispatch(strand_, [self = shared_from_this(), shared_done] {
+    for (const auto& ep : self->settings_.cs.endpoints) {
+      if (ep.http) {
+        (*shared_done)(client_errc::feature_not_available,
+                       "bootstrap over HTTP (port " + std::to_string(ep.port) +
+                           ") is not implemented yet; give the KV port (11210) instead");
+        return;
+      }
+    }
+    self->try_bootstrap(0, shared_done, client_errc::connection_failed, "no endpoint");
+  });
+}
+
+void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
+                                std::error_code last_ec, std::string last_detail)
+{
+  const auto& eps = settings_.cs.endpoints;
+  if (index >= eps.size()) {
+    (*done)(last_ec, last_detail);
+    return;
+  }
+  const auto& ep = eps[index];
+  auto c = io::kv_connection::create(strand_, connection_settings_for(ep.host, ep.port));
+  c->async_connect(asio::bind_executor(strand_, [self = shared_from_this(), c, index, done, host = ep.host,
+                                                 port = ep.port](std::error_code ec) {
+    if (ec) {
+      auto detail = host + ":" + std::to_string(port) + ": " + c->last_error_detail();
+      // Credentials and bucket errors are the same on every node: do not try the others.
+      if (ec == errc::authentication_failure || ec == client_errc::bucket_not_found ||
+          ec == client_errc::sasl_no_common_mechanism) {
+        (*done)(ec, detail);
+        return;
+      }
+      self->try_bootstrap(index + 1, done, ec, detail);
+      return;
+    }
+    topology::node n;
+    n.hostname = host;
+    auto identity = n.authority(port);
+    if (self->is_memcached()) {
+      self->conns_[identity].conn = c;
+      self->watch(c);
+      (*done)({}, {});
+      return;
+    }
+    const auto& boot = c->bootstrap();
+    if (!boot.config_json) {
+      (*done)(client_errc::feature_not_available,
+              host + ":" + std::to_string(port) + " gave no cluster config (not a Couchbase node?)");
+      return;
+    }
+    auto r = self->tracker_.offer(*boot.config_json, host);
+    if (r.status != topology::config_tracker::outcome::applied) {
+      (*done)(client_errc::config_rejected, r.error.message());
+      return;
+    }
+    auto cfg = self->tracker_.current();
+    if (cfg->locator == topology::node_locator::ketama) self->ketama_ = topology::ketama_router(*cfg);
+    // Keep this connection for its node (found by address and KV port).
+    int idx = cfg->find_node(host, port);
+    std::string id = idx >= 0 ? topology::node_identity(cfg->nodes[static_cast<std::size_t>(idx)]) : identity;
+    self->conns_[id].conn = c;
+    self->watch(c);
+    // Connect to every other data node now, so the first operations do not wait.
+    for (auto i : cfg->data_nodes()) {
+      const auto& nd = cfg->nodes[i];
+      auto nid = topology::node_identity(nd);
+      if (!self->conns_.count(nid)) {
+        self->connect_node(nid, nd.hostname, self->settings_.cs.tls() ? nd.tls.kv : nd.plain.kv);
+      }
+    }
+    self->poll_config();
+    (*done)({}, {});
+  }));
+}
+
+// ---- connections ------------------------------------------------------------------------------
+
+void bucket_impl::watch(const std::shared_ptr<io::kv_connection>& c)
+{
+  std::weak_ptr<bucket_impl> weak = shared_from_this();
+  auto host = c->settings().host;
+  c->on_server_request([weak, host, c = std::weak_ptr<io::kv_connection>(c)](const protocol::packet_view& p) {
+    auto self = weak.lock();
+    if (!self || static_cast<protocol::server_opcode>(p.hdr.opcode) != protocol::server_opcode::clustermap_change_notification) {
+      return;
+    }
+    std::string body(protocol::as_string_view(p.value));
+    asio::dispatch(self->strand_, [self, host, body = std::move(body)] {
+      if (!body.empty()) self->apply_config(body, host);
+      else self->poll_config(); // brief notification: fetch it
+    });
+  });
+}
+
+void bucket_impl::connect_node(const std::string& identity, const std::string& host, std::uint16_t port)
+{
+  auto& nc = conns_[identity];
+  if (nc.connecting || closed_) return;
+  nc.connecting = true;
+  auto c = io::kv_connection::create(strand_, connection_settings_for(host, port));
+  c->async_connect(asio::bind_executor(strand_, [self = shared_from_this(), c, identity](std::error_code ec) {
+    auto& n = self->conns_[identity];
+    n.connecting = false;
+    if (ec || self->closed_) {
+      ++n.failures;
+      // Capped exponential backoff before the next attempt.
+      auto backoff = std::chrono::milliseconds(std::min<std::uint32_t>(1000, 10u << std::min<std::uint32_t>(n.failures, 7)));
+      n.retry_at = io::clock::now() + backoff;
+      if (self->closed_) c->close();
+      return;
+    }
+    n.failures = 0;
+    n.conn = c;
+    self->watch(c);
+  }));
+}
+
+io::kv_connection* bucket_impl::connection_for(std::size_t node_index, std::string& endpoint)
+{
+  std::string identity, host;
+  std::uint16_t port = 0;
+  if (is_memcached()) {
+    if (node_index >= static_nodes_.size()) return nullptr;
+    topology::node n;
+    n.hostname = static_nodes_[node_index].first;
+    host = n.hostname;
+    port = static_nodes_[node_index].second;
+    identity = n.authority(port);
+  } else {
+    auto cfg = tracker_.current();
+    if (!cfg || node_index >= cfg->nodes.size()) return nullptr;
+    const auto& nd = cfg->nodes[node_index];
+    identity = topology::node_identity(nd);
+    host = nd.hostname;
+    port = settings_.cs.tls() ? nd.tls.kv : nd.plain.kv;
+  }
+  endpoint = identity;
+  auto& nc = conns_[identity];
+  if (nc.conn && nc.conn->is_open()) return nc.conn.get();
+  if (!nc.connecting && io::clock::now() >= nc.retry_at && port != 0) connect_node(identity, host, port);
+  return nullptr;
+}
+
+// ---- configs ------------------------------------------------------------------------------------
+
+void bucket_impl::apply_config(std::string_view json, const std::string& origin)
+{
+  auto r = tracker_.offer(json, origin);
+  if (r.status != topology::config_tracker::outcome::applied) return;
+  auto cfg = tracker_.current();
+  if (cfg->locator == topology::node_locator::ketama) ketama_ = topology::ketama_router(*cfg);
+  // Drain and close connections to nodes that left; new nodes connect on first use.
+  for (const auto& gone : r.diff.removed) {
+    if (auto it = conns_.find(gone); it != conns_.end()) {
+      if (it->second.conn) it->second.conn->close_gracefully();
+      conns_.erase(it);
+    }
+  }
+}
+
+void bucket_impl::poll_config()
+{
+  if (closed_ || is_memcached()) return;
+  auto interval = settings_.cs.options.config_poll_interval;
+  poll_timer_.expires_after(interval);
+  poll_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_) return;
+    for (auto& [id, nc] : self->conns_) {
+      if (!nc.conn || !nc.conn->is_open()) continue;
+      protocol::byte_buffer b;
+      protocol::append_get_cluster_config(b, 0);
+      auto host = nc.conn->settings().host;
+      nc.conn->async_execute({std::move(b), io::clock::now() + self->settings_.cs.options.kv_timeout},
+                             asio::bind_executor(self->strand_, [self, host](std::error_code e, io::kv_response r) {
+                               if (!e && r.status() == status::success && !r.value().empty()) {
+                                 self->apply_config(r.value_string(), host);
+                               }
+                             }));
+      break;
+    }
+    self->poll_config();
+  });
+}
+
+// ---- requests -----------------------------------------------------------------------------------
+
+void bucket_impl::execute(request_spec spec, request_done done)
+{
+  auto o = std::make_shared<op>();
+  auto timeout = spec.timeout.count() ? spec.timeout : settings_.cs.options.kv_timeout;
+  o->deadline = io::clock::now() + timeout;
+  o->spec = std::move(spec);
+  o->done = std::move(done);
+  asio::dispatch(strand_, [self = shared_from_this(), o] { self->attempt(o); });
+}
+
+void bucket_impl::attempt(std::shared_ptr<op> o)
+{
+  if (closed_) return finish(o, client_errc::cancelled, {});
+  const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
+  std::size_t node = 0;
+  std::uint16_t vb = 0;
+  auto cfg = tracker_.current();
+  if (is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama)) {
+    if (ketama_.empty()) return retry(o, {true, retry_reason::no_config, std::chrono::milliseconds(5)}, {});
+    node = ketama_.node_for(o->spec.key);
+  } else {
+    if (!cfg || !cfg->vbmap) return retry(o, {true, retry_reason::no_config, std::chrono::milliseconds(5)}, {});
+    vb = topology::vbucket_of(o->spec.key, cfg->vbmap->num_vbuckets());
+    std::size_t replica = o->spec.where == target::replica ? o->spec.replica_index : 0;
+    if (replica > cfg->num_replicas()) return finish(o, client_errc::invalid_argument, {});
+    int n = topology::node_for_vbucket(*cfg->vbmap, vb, replica);
+    if (n < 0) {
+      auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining);
+      return retry(o, d, o->spec.where == target::replica ? make_error_code(client_errc::no_node_for_vbucket) : std::error_code{});
+    }
+    node = static_cast<std::size_t>(n);
+  }
+  auto* conn = connection_for(node, o->endpoint);
+  if (!conn) {
+    auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining);
+    return retry(o, d, {});
+  }
+  protocol::byte_buffer packet;
+  o->spec.encode(packet, {.key = o->spec.key, .vbucket = vb});
+  conn->async_execute({std::move(packet), o->deadline},
+                      asio::bind_executor(strand_, [self = shared_from_this(), o](std::error_code ec, io::kv_response r) {
+                        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
+                        if (ec == client_errc::not_connected || ec == client_errc::queue_full) {
+                          auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false},
+                                                o->attempts, left);
+                          return self->retry(o, d, {});
+                        }
+                        if (ec == client_errc::connection_closed) {
+                          auto d = decide_retry(o->spec.op, {attempt_failure::connection_lost, status::success, false},
+                                                o->attempts, left);
+                          if (!d.retry && protocol::is_mutation(o->spec.op)) {
+                            // It may have been applied: report that, not a retry.
+                            o->last_reason = retry_reason::connection_lost;
+                            return self->finish(o, client_errc::connection_closed, {});
+                          }
+                          return self->retry(o, d, {});
+                        }
+                        if (ec == client_errc::timeout) {
+                          return self->finish(o, timeout_error(o->spec.op, true), {});
+                        }
+                        if (ec) return self->finish(o, ec, {});
+                        auto st = r.status();
+                        if (st == status::not_my_vbucket) {
+                          if (!r.value().empty()) self->apply_config(r.value_string(), o->endpoint.substr(0, o->endpoint.rfind(':')));
+                        }
+                        bool map_says_retry = false;
+                        if (st != status::success) {
+                          if (auto* conn_entry = &self->conns_[o->endpoint]; conn_entry->conn) {
+                            const auto& em = conn_entry->conn->bootstrap().error_map;
+                            if (em) {
+                              if (const auto* info = em->find(static_cast<std::uint16_t>(st))) map_says_retry = info->retryable();
+                            }
+                          }
+                        }
+                        auto d = st == status::success
+                                     ? retry_decision{}
+                                     : decide_retry(o->spec.op, {attempt_failure::status, st, map_says_retry && st != status::locked},
+                                                    o->attempts, left);
+                        if (d.reason != retry_reason::none) return self->retry(o, d, {});
+                        self->finish(o, {}, std::move(r));
+                      }));
+}
+
+void bucket_impl::retry(std::shared_ptr<op> o, retry_decision d, std::error_code final_ec)
+{
+  if (d.reason != retry_reason::none) o->last_reason = d.reason;
+  if (!d.retry) {
+    if (final_ec) return finish(o, final_ec, {});
+    return finish(o, timeout_error(o->spec.op, o->maybe_applied), {});
+  }
+  ++o->attempts;
+  if (d.delay.count() == 0) {
+    asio::post(strand_, [self = shared_from_this(), o] { self->attempt(o); });
+    return;
+  }
+  if (!o->timer) o->timer = std::make_unique<asio::steady_timer>(strand_);
+  o->timer->expires_after(d.delay);
+  o->timer->async_wait([self = shared_from_this(), o](boost::system::error_code) { self->attempt(o); });
+}
+
+void bucket_impl::finish(std::shared_ptr<op> o, std::error_code ec, io::kv_response resp)
+{
+  error_context ctx;
+  ctx.status = static_cast<std::uint16_t>(resp.status());
+  ctx.last_retry_reason = o->last_reason;
+  ctx.retries = o->attempts;
+  ctx.endpoint = o->endpoint;
+  if (resp.status() != status::success && resp.datatype() & 0x01) ctx.server_message = std::string(resp.value_string());
+  if (ec || resp.status() != status::success) last_error = ctx;
+  auto done = std::move(o->done);
+  done(ec, std::move(resp), std::move(ctx));
+}
+
+void bucket_impl::close()
+{
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    self->closed_ = true;
+    self->poll_timer_.cancel();
+    for (auto& [id, nc] : self->conns_) {
+      if (nc.conn) nc.conn->close();
+    }
+  });
+}
+
+} // namespace couchkv::detail

@@ -1,0 +1,99 @@
+// Internal: one open bucket. Owns the connections (one per data node), the config tracker and the
+// router; sends each request to the right node and retries per retry.hpp. All state on one strand.
+#pragma once
+#include "retry.hpp"
+
+#include <couchkv/io/kv_connection.hpp>
+#include <couchkv/protocol/request.hpp>
+#include <couchkv/results.hpp>
+#include <couchkv/topology/config_tracker.hpp>
+#include <couchkv/topology/connection_string.hpp>
+#include <couchkv/topology/routing.hpp>
+
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace couchkv::detail {
+
+namespace asio = boost::asio;
+
+struct bucket_settings {
+  topology::connection_string cs;
+  std::string username;
+  std::string password;
+  std::string bucket;
+  std::shared_ptr<asio::ssl::context> ssl; // couchbases:// only
+};
+
+enum class target { active, replica };
+
+struct request_spec {
+  protocol::opcode op{protocol::opcode::get};
+  std::string key;
+  // Builds the packet for the routed vBucket (the connection sets the opaque).
+  std::function<void(protocol::byte_buffer&, const protocol::doc_key&)> encode;
+  std::chrono::milliseconds timeout{0}; // 0: the bucket's kv_timeout
+  target where{target::active};
+  std::size_t replica_index{1}; // 1..numReplicas with target::replica
+  bool had_cas{false};
+};
+
+using request_done = std::function<void(std::error_code, io::kv_response, error_context)>;
+
+class bucket_impl : public std::enable_shared_from_this<bucket_impl> {
+public:
+  bucket_impl(asio::any_io_executor ex, bucket_settings settings);
+  ~bucket_impl();
+
+  [[nodiscard]] asio::any_io_executor executor() const { return strand_; }
+  [[nodiscard]] const std::string& name() const noexcept { return settings_.bucket; }
+  [[nodiscard]] std::chrono::milliseconds kv_timeout() const noexcept { return settings_.cs.options.kv_timeout; }
+  [[nodiscard]] bool is_memcached() const noexcept { return settings_.cs.scheme == topology::scheme::memcached; }
+
+  // Bootstrap: first reachable endpoint, then the config; completes on the strand.
+  void open(std::function<void(std::error_code, std::string)> done);
+  // Routes and runs one request with retries; `done` runs on the strand.
+  void execute(request_spec spec, request_done done);
+  void close();
+
+  [[nodiscard]] std::size_t num_replicas() const;
+  error_context last_error;
+
+private:
+  struct op;
+  struct node_conn {
+    std::shared_ptr<io::kv_connection> conn;
+    bool connecting{false};
+    io::clock::time_point retry_at{};
+    std::uint32_t failures{0};
+  };
+
+  void try_bootstrap(std::size_t index, std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
+                     std::error_code last_ec, std::string last_detail);
+  void attempt(std::shared_ptr<op> o);
+  void retry(std::shared_ptr<op> o, retry_decision d, std::error_code final_ec);
+  void finish(std::shared_ptr<op> o, std::error_code ec, io::kv_response resp);
+  void apply_config(std::string_view json, const std::string& origin);
+  io::kv_connection* connection_for(std::size_t node_index, std::string& endpoint);
+  void connect_node(const std::string& identity, const std::string& host, std::uint16_t port);
+  void watch(const std::shared_ptr<io::kv_connection>& c);
+  void poll_config();
+  io::connection_settings connection_settings_for(const std::string& host, std::uint16_t port) const;
+
+  asio::strand<asio::any_io_executor> strand_;
+  bucket_settings settings_;
+  topology::config_tracker tracker_;
+  topology::ketama_router ketama_;
+  std::vector<std::pair<std::string, std::uint16_t>> static_nodes_; // memcached://
+  std::map<std::string, node_conn> conns_;
+  asio::steady_timer poll_timer_;
+  bool closed_{false};
+};
+
+} // namespace couchkv::detail

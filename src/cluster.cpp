@@ -1,0 +1,70 @@
+#include "bucket_impl.hpp"
+
+#include <couchkv/cluster.hpp>
+#include <couchkv/protocol/errors.hpp>
+
+namespace couchkv {
+
+struct cluster::impl {
+  asio::any_io_executor ex;
+  topology::connection_string cs;
+  credentials creds;
+  std::shared_ptr<asio::ssl::context> ssl;
+  std::string last_error;
+};
+
+cluster::cluster(asio::any_io_executor ex, std::string connection_string, credentials creds)
+    : impl_(std::make_unique<impl>())
+{
+  topology::config_error err;
+  auto cs = topology::parse_connection_string(connection_string, err);
+  if (!cs) throw std::system_error(err.ec, err.detail);
+  impl_->ex = std::move(ex);
+  impl_->cs = std::move(*cs);
+  impl_->creds = std::move(creds);
+  if (impl_->cs.tls()) {
+    impl_->ssl = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    if (impl_->cs.options.verify == topology::tls_verify::peer) {
+      impl_->ssl->set_verify_mode(asio::ssl::verify_peer);
+      if (!impl_->cs.options.ca_file.empty()) impl_->ssl->load_verify_file(impl_->cs.options.ca_file);
+      else impl_->ssl->set_default_verify_paths();
+    } else {
+      impl_->ssl->set_verify_mode(asio::ssl::verify_none);
+    }
+  }
+}
+
+cluster::~cluster() = default;
+cluster::cluster(cluster&&) noexcept = default;
+cluster& cluster::operator=(cluster&&) noexcept = default;
+
+asio::any_io_executor cluster::get_executor() const { return impl_->ex; }
+std::string cluster::last_error_detail() const { return impl_->last_error; }
+
+void cluster::start_open(std::string bucket, detail::completion<open_signature> done)
+{
+  detail::bucket_settings s;
+  s.cs = impl_->cs;
+  s.username = impl_->creds.username;
+  s.password = impl_->creds.password;
+  s.bucket = bucket.empty() ? impl_->cs.bucket : bucket;
+  s.ssl = impl_->ssl;
+  if (s.bucket.empty() && impl_->cs.scheme != topology::scheme::memcached) {
+    impl_->last_error = "no bucket named (neither in the connection string nor in open_bucket)";
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+  }
+  auto b = std::make_shared<detail::bucket_impl>(impl_->ex, std::move(s));
+  auto shared_done = std::make_shared<detail::completion<open_signature>>(std::move(done));
+  auto* self = impl_.get();
+  b->open([b, shared_done, self](std::error_code ec, std::string detail) {
+    if (ec) {
+      self->last_error = detail;
+      b->close();
+      std::move(*shared_done)(ec, async_bucket{});
+      return;
+    }
+    std::move(*shared_done)({}, async_bucket(b));
+  });
+}
+
+} // namespace couchkv

@@ -1,0 +1,245 @@
+// The facade end to end: against the mock cluster (Couchbase semantics, routing, retries, failover)
+// and against real memcached processes (memcached-bucket mode).
+#include <couchkv/cluster.hpp>
+#include <couchkv/protocol/errors.hpp>
+#include <couchkv_mock/cluster.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <gtest/gtest.h>
+#include <memcached_server.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <thread>
+
+using namespace couchkv;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct io_thread {
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+  ~io_thread()
+  {
+    guard.reset();
+    io.stop();
+    thread.join();
+  }
+};
+
+template <class F>
+std::error_code error_of(F&& f)
+{
+  try {
+    std::forward<F>(f)();
+  } catch (const std::system_error& e) {
+    return e.code();
+  }
+  return {};
+}
+
+struct mock_fixture {
+  explicit mock_fixture(mock::cluster_options o = {}) : mock(std::move(o))
+  {
+    mock.start();
+    c.emplace(t.io.get_executor(), mock.connection_string() + "?kv_timeout=2s&config_poll_interval=100ms",
+              credentials{"default", "password"});
+    bucket = c->open_bucket().get();
+  }
+  ~mock_fixture() { bucket.close(); }
+  mock::cluster mock;
+  io_thread t;
+  std::optional<cluster> c;
+  async_bucket bucket;
+};
+
+} // namespace
+
+TEST(async_bucket, every_operation_against_the_mock)
+{
+  mock_fixture f;
+  auto& b = f.bucket;
+  auto m = b.upsert("user::1", R"({"name":"Ada"})").get();
+  EXPECT_NE(m.cas, 0u);
+  ASSERT_TRUE(m.token);
+  auto g = b.get("user::1").get();
+  EXPECT_EQ(g.value, R"({"name":"Ada"})");
+  EXPECT_EQ(g.format(), format::json);
+  EXPECT_EQ(g.cas, m.cas);
+
+  EXPECT_EQ(error_of([&] { b.insert("user::1", "{}").get(); }), errc::document_exists);
+  EXPECT_EQ(error_of([&] { b.replace("user::1", "{}", {.cas = m.cas + 1}).get(); }), errc::cas_mismatch);
+  auto r = b.replace("user::1", R"({"name":"Ada L."})", {.cas = m.cas}).get();
+  EXPECT_NE(r.cas, m.cas);
+  EXPECT_EQ(error_of([&] { b.replace("nobody", "{}").get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.get("nobody").get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.upsert("bad", "{not json").get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.get(std::string(300, 'k')).get(); }), errc::invalid_argument);
+
+  auto c1 = b.counter("ctr", 5, {.initial = 100}).get();
+  EXPECT_EQ(c1.value, 100u);
+  auto c2 = b.counter("ctr", -30).get();
+  EXPECT_EQ(c2.value, 70u);
+  EXPECT_EQ(error_of([&] { b.counter("no-ctr", 1).get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.counter("user::1", 1).get(); }), errc::delta_invalid);
+
+  b.upsert("text", couchkv::binary(std::string_view("abc"))).get();
+  b.append("text", "def").get();
+  b.prepend("text", ">").get();
+  auto t = b.get("text").get();
+  EXPECT_EQ(t.value, ">abcdef");
+  EXPECT_EQ(t.format(), format::binary);
+  EXPECT_EQ(error_of([&] { b.append("missing", "x").get(); }), errc::document_not_found);
+
+  auto locked = b.get_and_lock("user::1", {.lock_time = 10s}).get();
+  EXPECT_EQ(error_of([&] { b.upsert("user::1", "{}").get(); }), errc::document_locked);
+  EXPECT_EQ(error_of([&] { b.unlock("user::1", locked.cas + 1).get(); }), errc::cas_mismatch);
+  b.unlock("user::1", locked.cas).get();
+  EXPECT_EQ(error_of([&] { b.unlock("user::1", locked.cas).get(); }), errc::document_not_locked);
+
+  b.touch("user::1", 100s).get();
+  auto gat = b.get_and_touch("user::1", {.expiry = 5s}).get();
+  EXPECT_EQ(gat.value, R"({"name":"Ada L."})");
+  f.mock.advance_clock(10s);
+  EXPECT_EQ(error_of([&] { b.get("user::1").get(); }), errc::document_not_found);
+
+  b.upsert("replicated", R"({"r":1})").get();
+  auto rep = b.get_replica("replicated").get();
+  EXPECT_TRUE(rep.is_replica);
+  EXPECT_EQ(rep.value, R"({"r":1})");
+  auto rep0 = b.get_replica("replicated", {.mode = replica_mode::index, .index = 0}).get();
+  EXPECT_EQ(rep0.value, R"({"r":1})");
+  EXPECT_EQ(error_of([&] { b.get_replica("replicated", {.mode = replica_mode::index, .index = 5}).get(); }),
+            errc::invalid_argument);
+
+  b.remove("replicated").get();
+  EXPECT_EQ(error_of([&] { b.remove("replicated").get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.upsert("k", "{}", {.persist_to = 1}).get(); }), errc::unsupported_operation);
+}
+
+TEST(async_bucket, callbacks_coroutines_and_futures_share_one_signature)
+{
+  mock_fixture f;
+  std::promise<std::error_code> p;
+  f.bucket.upsert("cb", R"({"via":"callback"})", {}, [&](std::error_code ec, mutation_result) { p.set_value(ec); });
+  EXPECT_FALSE(p.get_future().get());
+  auto fut = asio::co_spawn(
+      f.t.io,
+      [&]() -> asio::awaitable<std::string> {
+        auto [ec, r] = co_await f.bucket.get("cb", {}, asio::as_tuple(asio::use_awaitable));
+        co_return ec ? ec.message() : r.value;
+      },
+      asio::use_future);
+  EXPECT_EQ(fut.get(), R"({"via":"callback"})");
+}
+
+TEST(async_bucket, multi_operations_of_ten_thousand_keys_lose_nothing)
+{
+  mock_fixture f;
+  std::vector<std::pair<std::string, document_value>> items;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 10000; ++i) {
+    keys.push_back("multi::" + std::to_string(i));
+    items.emplace_back(keys.back(), document_value(nlohmann::json{{"i", i}}.dump()));
+  }
+  keys.push_back("multi::missing");
+  auto up = f.bucket.upsert_multi(items).get();
+  ASSERT_EQ(up.size(), 10000u);
+  for (auto& [k, o] : up) ASSERT_TRUE(o) << k << ": " << o.ec.message();
+  auto got = f.bucket.get_multi(keys).get();
+  ASSERT_EQ(got.size(), 10001u);
+  for (int i = 0; i < 10000; ++i) {
+    auto& o = got.at("multi::" + std::to_string(i));
+    ASSERT_TRUE(o) << i;
+    ASSERT_EQ(nlohmann::json::parse(o.value->value)["i"], i);
+  }
+  EXPECT_EQ(got.at("multi::missing").ec, errc::document_not_found);
+  auto removed = f.bucket.remove_multi(std::vector<std::string>(keys.begin(), keys.begin() + 100)).get();
+  EXPECT_EQ(removed.size(), 100u);
+}
+
+TEST(async_bucket, temporary_failures_are_retried_and_timeouts_say_why)
+{
+  mock_fixture f;
+  f.bucket.upsert("tmp", "{}").get();
+  f.mock.fail_next(3, static_cast<std::uint16_t>(protocol::status::etmpfail));
+  EXPECT_EQ(f.bucket.get("tmp").get().value, "{}");
+  f.mock.fail_next(1000000, static_cast<std::uint16_t>(protocol::status::etmpfail));
+  auto ec = error_of([&] { f.bucket.get("tmp", {.timeout = 200ms}).get(); });
+  EXPECT_EQ(ec, errc::timeout);
+  EXPECT_EQ(f.bucket.last_error().last_retry_reason, retry_reason::temporary_failure);
+  f.mock.fail_next(0, 0);
+  f.mock.drop_next(1);
+  ec = error_of([&] { f.bucket.upsert("tmp", "{}", {.timeout = 200ms}).get(); });
+  EXPECT_EQ(ec, errc::ambiguous_timeout); // it was sent: it may have been applied
+}
+
+TEST(async_bucket, failover_during_a_stream_completes_every_operation_exactly_once)
+{
+  mock_fixture f;
+  constexpr int n = 20000;
+  std::atomic<int> ok{0}, failed{0}, completions{0};
+  std::vector<std::atomic<int>> seen(n);
+  std::promise<void> all;
+  for (int i = 0; i < n; ++i) {
+    f.bucket.upsert("fo::" + std::to_string(i % 2000), R"({"x":1})", {},
+                    [&, i](std::error_code ec, mutation_result) {
+                      if (seen[i].fetch_add(1) != 0) ADD_FAILURE() << "completed twice: " << i;
+                      (ec ? failed : ok)++;
+                      if (++completions == n) all.set_value();
+                    });
+    if (i == n / 3) f.mock.failover(1);
+    if (i == 2 * n / 3) f.mock.rebalance_out_and_in();
+  }
+  ASSERT_EQ(all.get_future().wait_for(60s), std::future_status::ready);
+  EXPECT_EQ(completions.load(), n);
+  // Failover re-routes through NOT_MY_VBUCKET and the pushed config: nothing needs to fail.
+  EXPECT_EQ(failed.load(), 0);
+  for (int i = 0; i < 2000; i += 97) EXPECT_EQ(f.bucket.get("fo::" + std::to_string(i)).get().value, R"({"x":1})");
+}
+
+TEST(async_bucket, open_bucket_errors_are_clear)
+{
+  mock::cluster mock;
+  mock.start();
+  io_thread t;
+  cluster bad_pw(t.io.get_executor(), mock.connection_string(), {"default", "wrong"});
+  EXPECT_EQ(error_of([&] { bad_pw.open_bucket().get(); }), errc::authentication_failure);
+  EXPECT_NE(bad_pw.last_error_detail().find("authentication"), std::string::npos) << bad_pw.last_error_detail();
+  cluster admin(t.io.get_executor(), mock.connection_string("nosuch"), {"Administrator", "password"});
+  EXPECT_EQ(error_of([&] { admin.open_bucket().get(); }), errc::bucket_not_found);
+  EXPECT_THROW(cluster(t.io.get_executor(), "couchbase://h1/default?kv_timout=1", {}), std::system_error);
+  auto port = couchkv::test::free_loopback_port();
+  cluster nobody(t.io.get_executor(), "couchbase://127.0.0.1:" + std::to_string(port) + "/default", {"a", "b"});
+  EXPECT_EQ(error_of([&] { nobody.open_bucket().get(); }), errc::network_error);
+}
+
+TEST(async_bucket, memcached_bucket_mode_over_real_memcached)
+{
+  couchkv::test::memcached_server m1, m2, m3;
+  io_thread t;
+  auto cs = "memcached://127.0.0.1:" + std::to_string(m1.port()) + ",127.0.0.1:" + std::to_string(m2.port()) +
+            ",127.0.0.1:" + std::to_string(m3.port());
+  cluster c(t.io.get_executor(), cs, {});
+  auto b = c.open_bucket().get();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; ++i) keys.push_back("mc::" + std::to_string(i));
+  std::vector<std::pair<std::string, document_value>> items;
+  for (auto& k : keys) items.emplace_back(k, document_value(R"({"k":")" + k + R"("})"));
+  auto up = b.upsert_multi(items).get();
+  for (auto& [k, o] : up) ASSERT_TRUE(o) << k << ": " << o.ec.message();
+  auto got = b.get_multi(keys).get();
+  for (auto& k : keys) ASSERT_EQ(got.at(k).value->value, R"({"k":")" + k + R"("})");
+  EXPECT_EQ(b.counter("mc::ctr", 2, {.initial = 40}).get().value, 40u);
+  EXPECT_EQ(b.counter("mc::ctr", 2).get().value, 42u);
+  EXPECT_EQ(error_of([&] { b.get_replica("mc::1").get(); }), errc::unsupported_operation);
+  b.close();
+}
