@@ -73,13 +73,14 @@ void run(const std::shared_ptr<bucket_impl>& impl, request_spec spec, Done done,
   auto had_cas = spec.had_cas;
   auto key = spec.key;
   auto shared = std::make_shared<Done>(std::move(done));
-  impl->execute(std::move(spec), [shared, op, had_cas, key, convert](std::error_code ec, io::kv_response r, error_context) {
+  impl->execute(std::move(spec), [shared, op, had_cas, key, convert](std::error_code ec, io::kv_response r,
+                                                                      error_context ctx) {
     auto e = outcome_error(ec, r, op, had_cas);
     if (e) {
       std::move(*shared)(e, Result{});
       return;
     }
-    std::move(*shared)({}, convert(key, r));
+    std::move(*shared)({}, convert(key, r, ctx.vbucket));
   });
 }
 
@@ -108,7 +109,7 @@ void async_bucket::start_get(impl_ptr impl, std::string key, get_options o, deta
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
   s.encode = [](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get(b, 0, k); };
   run<get_result>(impl, std::move(s), std::move(done),
-                  [](const std::string& k, const io::kv_response& r) { return to_get_result(k, r, false); });
+                  [](const std::string& k, const io::kv_response& r, std::uint16_t) { return to_get_result(k, r, false); });
 }
 
 void async_bucket::start_get_and_touch(impl_ptr impl, std::string key, get_and_touch_options o,
@@ -122,7 +123,7 @@ void async_bucket::start_get_and_touch(impl_ptr impl, std::string key, get_and_t
   auto expiry = wire_expiry(o.expiry);
   s.encode = [expiry](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_gat(b, 0, k, expiry); };
   run<get_result>(impl, std::move(s), std::move(done),
-                  [](const std::string& k, const io::kv_response& r) { return to_get_result(k, r, false); });
+                  [](const std::string& k, const io::kv_response& r, std::uint16_t) { return to_get_result(k, r, false); });
 }
 
 void async_bucket::start_get_and_lock(impl_ptr impl, std::string key, get_and_lock_options o,
@@ -136,7 +137,7 @@ void async_bucket::start_get_and_lock(impl_ptr impl, std::string key, get_and_lo
   auto t = static_cast<std::uint32_t>(o.lock_time.count());
   s.encode = [t](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get_locked(b, 0, k, t); };
   run<get_result>(impl, std::move(s), std::move(done),
-                  [](const std::string& k, const io::kv_response& r) { return to_get_result(k, r, false); });
+                  [](const std::string& k, const io::kv_response& r, std::uint16_t) { return to_get_result(k, r, false); });
 }
 
 void async_bucket::start_get_replica(impl_ptr impl, std::string key, replica_options o,
@@ -157,7 +158,7 @@ void async_bucket::start_get_replica(impl_ptr impl, std::string key, replica_opt
     };
     return s;
   };
-  auto convert = [](const std::string& k, const io::kv_response& r) { return to_get_result(k, r, true); };
+  auto convert = [](const std::string& k, const io::kv_response& r, std::uint16_t) { return to_get_result(k, r, true); };
   if (o.mode == replica_mode::index) {
     return run<get_result>(impl, make(std::size_t{o.index} + 1), std::move(done), convert);
   }
@@ -205,7 +206,7 @@ void async_bucket::start_unlock(impl_ptr impl, std::string key, std::uint64_t ca
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
   s.encode = [cas](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_unlock(b, 0, k, cas); };
   run<mutation_result>(impl, std::move(s), std::move(done),
-                       [](const std::string& k, const io::kv_response& r) { return to_mutation_result(k, r); });
+                       [](const std::string& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(k, r, vb); });
 }
 
 void async_bucket::start_touch(impl_ptr impl, std::string key, expiry_duration expiry, touch_options o,
@@ -219,7 +220,7 @@ void async_bucket::start_touch(impl_ptr impl, std::string key, expiry_duration e
   auto e = wire_expiry(expiry);
   s.encode = [e](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_touch(b, 0, k, e); };
   run<mutation_result>(impl, std::move(s), std::move(done),
-                       [](const std::string& k, const io::kv_response& r) { return to_mutation_result(k, r); });
+                       [](const std::string& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(k, r, vb); });
 }
 
 void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, document_value value,
@@ -266,7 +267,7 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
     }
   }
   run<mutation_result>(impl, std::move(s), std::move(done),
-                       [](const std::string& k, const io::kv_response& r) { return to_mutation_result(k, r); });
+                       [](const std::string& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(k, r, vb); });
 }
 
 void async_bucket::start_remove(impl_ptr impl, std::string key, remove_options o, detail::completion<mutation_signature> done)
@@ -286,7 +287,7 @@ void async_bucket::start_remove(impl_ptr impl, std::string key, remove_options o
     protocol::append_delete(b, 0, k, cas, frames);
   };
   run<mutation_result>(impl, std::move(s), std::move(done),
-                       [](const std::string& k, const io::kv_response& r) { return to_mutation_result(k, r); });
+                       [](const std::string& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(k, r, vb); });
 }
 
 void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t delta, counter_options o,
@@ -307,12 +308,12 @@ void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t de
   args.frames.durability = sync_durability(o.durability_level);
   auto op = s.op;
   s.encode = [op, args](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_counter(b, op, 0, k, args); };
-  run<counter_result>(impl, std::move(s), std::move(done), [](const std::string& k, const io::kv_response& r) {
+  run<counter_result>(impl, std::move(s), std::move(done), [](const std::string& k, const io::kv_response& r, std::uint16_t vb) {
     counter_result c;
     c.key = k;
     c.cas = r.cas();
     c.value = r.value().size() == 8 ? protocol::load_be64(r.value().data()) : 0;
-    if (auto t = protocol::parse_mutation_token(r.extras(), 0)) c.token = mutation_token{t->vbucket, t->vbuuid, t->seqno};
+    if (auto t = protocol::parse_mutation_token(r.extras(), vb)) c.token = mutation_token{t->vbucket, t->vbuuid, t->seqno};
     return c;
   });
 }
@@ -366,7 +367,7 @@ void async_bucket::start_get_multi(impl_ptr impl, std::vector<std::string> keys,
                         s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
                         s.encode = [](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get(b, 0, k); };
                         if (auto ec = validate_key(keys[i])) return cb(ec, get_result{});
-                        run<get_result>(impl, std::move(s), std::move(cb), [](const std::string& k, const io::kv_response& r) {
+                        run<get_result>(impl, std::move(s), std::move(cb), [](const std::string& k, const io::kv_response& r, std::uint16_t) {
                           return to_get_result(k, r, false);
                         });
                       },

@@ -20,6 +20,7 @@ struct bucket_impl::op {
   retry_reason last_reason{retry_reason::none};
   bool maybe_applied{false};
   std::string endpoint;
+  std::uint16_t vbucket{0};
   std::unique_ptr<asio::steady_timer> timer;
 };
 
@@ -309,6 +310,7 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
     return retry(o, d, {});
   }
   protocol::byte_buffer packet;
+  o->vbucket = vb;
   o->spec.encode(packet, {.key = o->spec.key, .vbucket = vb});
   conn->async_execute({std::move(packet), o->deadline},
                       asio::bind_executor(strand_, [self = shared_from_this(), o](std::error_code ec, io::kv_response r) {
@@ -378,6 +380,7 @@ void bucket_impl::finish(std::shared_ptr<op> o, std::error_code ec, io::kv_respo
   ctx.last_retry_reason = o->last_reason;
   ctx.retries = o->attempts;
   ctx.endpoint = o->endpoint;
+  ctx.vbucket = o->vbucket;
   if (resp.status() != status::success && resp.datatype() & 0x01) ctx.server_message = std::string(resp.value_string());
   if (ec || resp.status() != status::success) last_error = ctx;
   auto done = std::move(o->done);

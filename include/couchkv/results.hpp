@@ -30,6 +30,7 @@ struct error_context {
   retry_reason last_retry_reason{retry_reason::none};
   std::uint32_t retries{0};
   std::string endpoint;       // "host:port" of the last node tried
+  std::uint16_t vbucket{0};   // where the key was routed (Couchbase buckets)
 };
 
 struct get_result {

@@ -197,8 +197,11 @@ public:
     hex[1] = 'x';
     for (int i = 0; i < 4; ++i) hex[2 + i] = digits[(static_cast<unsigned>(v) >> (12 - 4 * i)) & 0xf];
     hex[6] = 0;
+    // "document exists (KeyEexists 0x0002)": what it means for this operation, then the wire facts.
     std::string text(to_string(s));
-    return text + " (" + hex + ")";
+    auto cond = default_error_condition(v);
+    std::string meaning = cond.category() == *this ? std::string("server status") : cond.message();
+    return meaning + " (" + text + " " + hex + ")";
   }
   std::error_condition default_error_condition(int v) const noexcept override
   {
