@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs bench_memcached against a memcached it starts, in two placements, printing each:
+#   same CPU (client and server on CPU 1), and split (server on CPU 1, client on CPU 0).
+# usage: bench/run_memcached.sh <build-dir> [seq_ops] [pipe_ops]
+set -euo pipefail
+build=${1:?build dir}
+seq=${2:-20000}
+pipe=${3:-400000}
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+user=(); [ "$(id -u)" = 0 ] && user=(-u root)
+taskset -c 1 memcached -l 127.0.0.1 -p "$port" -U 0 -t 1 "${user[@]}" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+sleep 0.3
+echo "# $(date -u +%F) $(nproc) vCPUs, $(uname -r), memcached $(memcached -V | awk '{print $2}')"
+for placement in "1:same CPU (client 1, server 1)" "0:split (client 0, server 1)"; do
+  cpu=${placement%%:*}
+  echo "## placement: ${placement#*:}"
+  taskset -c "$cpu" "$build/bench/bench_memcached" "$port" "$seq" "$pipe"
+done

@@ -1,0 +1,74 @@
+// Runs the official Couchbase Node.js SDK against couchkv-mock and asserts every result.
+const assert = require('assert');
+const couchbase = require('couchbase');
+
+async function expectError(promise, cls, what) {
+  try {
+    await promise;
+  } catch (e) {
+    assert(e instanceof cls, `${what}: expected ${cls.name}, got ${e && e.constructor && e.constructor.name}: ${e}`);
+    console.log(`ok   ${what} -> ${cls.name}`);
+    return;
+  }
+  assert.fail(`${what}: expected ${cls.name}, but it succeeded`);
+}
+
+(async () => {
+  const connstr = process.argv[2];
+  const cluster = await couchbase.connect(connstr, {
+    username: 'default',
+    password: 'password',
+    timeouts: { kvTimeout: 5000, connectTimeout: 5000, bootstrapTimeout: 10000 },
+  });
+  const coll = cluster.bucket('default').defaultCollection();
+  const ok = (what) => console.log(`ok   ${what}`);
+
+  const up = await coll.upsert('node::1', { name: 'Ada' });
+  assert(up.cas);
+  ok('upsert');
+  const got = await coll.get('node::1');
+  assert.deepStrictEqual(got.content, { name: 'Ada' });
+  assert.strictEqual(got.cas.toString(), up.cas.toString());
+  ok('get');
+
+  await expectError(coll.insert('node::1', { x: 1 }), couchbase.DocumentExistsError, 'insert conflict');
+
+  const rep = await coll.replace('node::1', { name: 'Ada L.' }, { cas: got.cas });
+  assert.notStrictEqual(rep.cas.toString(), got.cas.toString());
+  ok('replace with CAS');
+  await expectError(coll.replace('node::1', { name: 'x' }, { cas: got.cas }), couchbase.CasMismatchError,
+                    'replace with a stale CAS');
+
+  const c1 = await coll.binary().increment('node::counter', 5, { initial: 10 });
+  assert.strictEqual(Number(c1.value), 10);
+  const c2 = await coll.binary().increment('node::counter', 5);
+  assert.strictEqual(Number(c2.value), 15);
+  ok('increment');
+
+  await coll.touch('node::1', 100);
+  ok('touch');
+
+  const locked = await coll.getAndLock('node::1', 10);
+  assert.deepStrictEqual(locked.content, { name: 'Ada L.' });
+  await expectError(coll.upsert('node::1', { stolen: true }, { timeout: 500 }), Error, 'write to a locked document');
+  await coll.unlock('node::1', locked.cas);
+  ok('getAndLock / unlock');
+
+  const anyReplica = await coll.getAnyReplica('node::1');
+  assert.deepStrictEqual(anyReplica.content, { name: 'Ada L.' });
+  ok(`getAnyReplica (isReplica=${anyReplica.isReplica})`);
+
+  const durable = await coll.upsert('node::durable', { d: 1 }, { durabilityPersistTo: 1, durabilityReplicateTo: 1 });
+  assert(durable.cas);
+  ok('upsert with persistTo=1 replicateTo=1');
+
+  await coll.remove('node::1');
+  await expectError(coll.get('node::1'), couchbase.DocumentNotFoundError, 'get after remove');
+  ok('remove');
+
+  await cluster.close();
+  console.log('node sdk check: all passed');
+})().catch((e) => {
+  console.error('node sdk check FAILED:', e);
+  process.exit(1);
+});
