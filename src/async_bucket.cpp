@@ -1,4 +1,5 @@
 #include "bucket_impl.hpp"
+#include "durability.hpp"
 
 #include <couchkv/async_bucket.hpp>
 #include <couchkv/protocol/errors.hpp>
@@ -88,6 +89,50 @@ std::error_code validate_key(const std::string& key)
 {
   if (key.empty() || key.size() > 250) return make_error_code(protocol::client_errc::key_too_long);
   return {};
+}
+
+struct durability_request {
+  int persist_to{0};
+  int replicate_to{0};
+  bool removal{false};
+  std::chrono::milliseconds timeout{5000};
+  [[nodiscard]] bool wanted() const noexcept { return persist_to != 0 || replicate_to != 0; }
+};
+
+// Runs a mutation, then (when asked) polls its durability; completes once with the mutation's
+// result and, when durability was requested, its outcome — also when the poll failed.
+template <class Result, class Convert>
+void run_mutation(const std::shared_ptr<bucket_impl>& impl, request_spec spec, durability_request d,
+                  detail::completion<void(std::error_code, Result)> done, Convert convert)
+{
+  if (!d.wanted() || !impl) return run<Result>(impl, std::move(spec), std::move(done), convert);
+  asio::dispatch(impl->executor(), [impl, spec = std::move(spec), d, done = std::move(done), convert]() mutable {
+    std::string why;
+    if (auto ec = detail::durability_possible(*impl, spec.key, d.persist_to, d.replicate_to, why)) {
+      impl->last_error = error_context{};
+      impl->last_error.server_message = why;
+      return std::move(done)(ec, Result{}); // refused before the mutation: nothing was applied
+    }
+    auto shared = std::make_shared<detail::completion<void(std::error_code, Result)>>(std::move(done));
+    run<Result>(impl, std::move(spec),
+                [impl, d, shared](std::error_code ec, Result r) {
+                  if (ec) return std::move(*shared)(ec, std::move(r));
+                  detail::endure_spec e;
+                  e.key = r.key;
+                  e.cas = r.cas;
+                  e.token = r.token;
+                  e.persist_to = d.persist_to;
+                  e.replicate_to = d.replicate_to;
+                  e.check_removed = d.removal;
+                  e.timeout = d.timeout;
+                  auto result = std::make_shared<Result>(std::move(r));
+                  detail::start_endure(impl, std::move(e), [shared, result](std::error_code dec, durability_outcome o) {
+                    result->durability = std::move(o);
+                    std::move(*shared)(dec, std::move(*result));
+                  });
+                },
+                convert);
+  });
 }
 
 } // namespace
@@ -228,10 +273,9 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
   if (value.error()) return std::move(done)(value.error(), {});
-  if (o.persist_to != 0 || o.replicate_to != 0) {
-    // Observe-based durability polling lands with the durability work (issue 7); refusing is
-    // better than silently not waiting.
-    return std::move(done)(make_error_code(protocol::client_errc::feature_not_available), {});
+  if (o.durability_level && (o.persist_to != 0 || o.replicate_to != 0)) {
+    // Synchronous and observe-based durability are alternatives, as in every SDK.
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }
   request_spec s;
   s.key = std::move(key);
@@ -266,15 +310,17 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
       break;
     }
   }
-  run<mutation_result>(impl, std::move(s), std::move(done),
-                       [](const std::string& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(k, r, vb); });
+  run_mutation<mutation_result>(impl, std::move(s), {o.persist_to, o.replicate_to, false, o.durability_timeout},
+                                std::move(done), [](const std::string& k, const io::kv_response& r, std::uint16_t vb) {
+                                  return to_mutation_result(k, r, vb);
+                                });
 }
 
 void async_bucket::start_remove(impl_ptr impl, std::string key, remove_options o, detail::completion<mutation_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
-  if (o.persist_to != 0 || o.replicate_to != 0) {
-    return std::move(done)(make_error_code(protocol::client_errc::feature_not_available), {});
+  if (o.durability_level && (o.persist_to != 0 || o.replicate_to != 0)) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }
   request_spec s;
   s.op = opcode::del;
@@ -286,16 +332,18 @@ void async_bucket::start_remove(impl_ptr impl, std::string key, remove_options o
   s.encode = [cas, frames](protocol::byte_buffer& b, const protocol::doc_key& k) {
     protocol::append_delete(b, 0, k, cas, frames);
   };
-  run<mutation_result>(impl, std::move(s), std::move(done),
-                       [](const std::string& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(k, r, vb); });
+  run_mutation<mutation_result>(impl, std::move(s), {o.persist_to, o.replicate_to, true, o.durability_timeout},
+                                std::move(done), [](const std::string& k, const io::kv_response& r, std::uint16_t vb) {
+                                  return to_mutation_result(k, r, vb);
+                                });
 }
 
 void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t delta, counter_options o,
                                  detail::completion<counter_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
-  if (o.persist_to != 0 || o.replicate_to != 0) {
-    return std::move(done)(make_error_code(protocol::client_errc::feature_not_available), {});
+  if (o.durability_level && (o.persist_to != 0 || o.replicate_to != 0)) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }
   request_spec s;
   s.op = delta >= 0 ? opcode::increment : opcode::decrement;
@@ -308,7 +356,8 @@ void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t de
   args.frames.durability = sync_durability(o.durability_level);
   auto op = s.op;
   s.encode = [op, args](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_counter(b, op, 0, k, args); };
-  run<counter_result>(impl, std::move(s), std::move(done), [](const std::string& k, const io::kv_response& r, std::uint16_t vb) {
+  run_mutation<counter_result>(impl, std::move(s), {o.persist_to, o.replicate_to, false, o.durability_timeout},
+                               std::move(done), [](const std::string& k, const io::kv_response& r, std::uint16_t vb) {
     counter_result c;
     c.key = k;
     c.cas = r.cas();
@@ -342,7 +391,13 @@ void fan_out(std::size_t n, std::vector<std::string> keys, Start start,
       std::unique_lock lock(st->m);
       auto& slot = st->results[key];
       slot.ec = ec;
-      if (!ec) slot.value = std::move(r);
+      if (!ec) {
+        slot.value = std::move(r);
+      } else if constexpr (requires { r.durability.has_value(); }) {
+        if (r.durability) slot.value = std::move(r); // applied, durability failed: keep both
+      } else if constexpr (requires { r.durability.met; }) {
+        slot.value = std::move(r);
+      }
       if (--st->left == 0) {
         auto results = std::move(st->results);
         auto d = std::move(*st->done);
@@ -403,6 +458,44 @@ void async_bucket::start_remove_multi(impl_ptr impl, std::vector<std::string> ke
                                                             impl ? impl->executor() : asio::any_io_executor{}));
                            },
                            std::move(done));
+}
+
+void async_bucket::start_endure(impl_ptr impl, mutation_result m, endure_options o,
+                                detail::completion<endure_signature> done)
+{
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (auto ec = validate_key(m.key)) return std::move(done)(ec, {});
+  detail::endure_spec e;
+  e.key = m.key;
+  e.cas = m.cas;
+  e.token = m.token;
+  e.persist_to = o.persist_to;
+  e.replicate_to = o.replicate_to;
+  e.check_removed = o.check_removed;
+  e.timeout = o.timeout;
+  e.interval = o.interval;
+  auto shared = std::make_shared<detail::completion<endure_signature>>(std::move(done));
+  detail::start_endure(impl, std::move(e), [shared, key = m.key, cas = m.cas](std::error_code ec, durability_outcome out) {
+    std::move(*shared)(ec, endure_result{key, cas, std::move(out)});
+  });
+}
+
+void async_bucket::start_endure_multi(impl_ptr impl, std::vector<mutation_result> mutations, endure_options o,
+                                      detail::completion<multi_endure_signature> done)
+{
+  std::vector<std::string> keys;
+  keys.reserve(mutations.size());
+  for (const auto& m : mutations) keys.push_back(m.key);
+  auto n = mutations.size();
+  auto shared = std::make_shared<std::vector<mutation_result>>(std::move(mutations));
+  fan_out<endure_result>(n, std::move(keys),
+                         [impl, shared, o](std::size_t i, auto cb) {
+                           async_bucket::start_endure(impl, (*shared)[i], o,
+                                                      detail::completion<endure_signature>(
+                                                          asio::any_completion_handler<endure_signature>(std::move(cb)),
+                                                          impl ? impl->executor() : asio::any_io_executor{}));
+                         },
+                         std::move(done));
 }
 
 } // namespace couchkv

@@ -47,6 +47,20 @@ std::size_t bucket_impl::num_replicas() const
   return cfg ? cfg->num_replicas() : 0;
 }
 
+std::optional<vbucket_placement> bucket_impl::placement_of(std::string_view key) const
+{
+  if (is_memcached()) return std::nullopt;
+  auto cfg = tracker_.current();
+  if (!cfg || !cfg->vbmap || cfg->vbmap->rows.empty()) return std::nullopt;
+  vbucket_placement p;
+  p.vbucket = topology::vbucket_of(key, cfg->vbmap->num_vbuckets());
+  p.configured_replicas = cfg->num_replicas();
+  p.data_nodes = cfg->data_nodes().size();
+  p.active = topology::node_for_vbucket(*cfg->vbmap, p.vbucket, 0);
+  for (std::size_t r = 1; r <= p.configured_replicas; ++r) p.replicas.push_back(topology::node_for_vbucket(*cfg->vbmap, p.vbucket, r));
+  return p;
+}
+
 io::connection_settings bucket_impl::connection_settings_for(const std::string& host, std::uint16_t port) const
 {
   const auto& o = settings_.cs.options;

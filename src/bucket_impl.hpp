@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace couchkv::detail {
@@ -46,6 +47,21 @@ struct request_spec {
 
 using request_done = std::function<void(std::error_code, io::kv_response, error_context)>;
 
+// Where a key's vBucket lives in the current map (Couchbase buckets).
+struct vbucket_placement {
+  std::uint16_t vbucket{0};
+  int active{-1};
+  std::vector<int> replicas;           // node index per replica slot, -1 = none
+  std::size_t configured_replicas{0};  // numReplicas of the bucket
+  std::size_t data_nodes{0};
+  [[nodiscard]] std::size_t available_replicas() const
+  {
+    std::size_t n = 0;
+    for (int r : replicas) n += r >= 0 ? 1 : 0;
+    return n;
+  }
+};
+
 class bucket_impl : public std::enable_shared_from_this<bucket_impl> {
 public:
   bucket_impl(asio::any_io_executor ex, bucket_settings settings);
@@ -63,6 +79,15 @@ public:
   void close();
 
   [[nodiscard]] std::size_t num_replicas() const;
+  // On the strand. nullopt for memcached buckets or before the first config.
+  [[nodiscard]] std::optional<vbucket_placement> placement_of(std::string_view key) const;
+  [[nodiscard]] bool has_config() const { return static_cast<bool>(tracker_.current()); }
+  // A memcached bucket (memcached:// or a config with the ketama locator): no vBuckets, no replicas.
+  [[nodiscard]] bool is_ketama() const
+  {
+    auto cfg = tracker_.current();
+    return is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama);
+  }
   error_context last_error;
 
 private:

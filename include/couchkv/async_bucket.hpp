@@ -47,6 +47,8 @@ public:
   using counter_signature = void(std::error_code, counter_result);
   using multi_get_signature = void(std::error_code, multi_result<get_result>);
   using multi_mutation_signature = void(std::error_code, multi_result<mutation_result>);
+  using endure_signature = void(std::error_code, endure_result);
+  using multi_endure_signature = void(std::error_code, multi_result<endure_result>);
 
   async_bucket() = default;
   explicit async_bucket(std::shared_ptr<detail::bucket_impl> impl) : impl_(std::move(impl)) {}
@@ -200,6 +202,37 @@ public:
                                                       std::move(keys), opts);
   }
 
+  // Waits until a mutation is durable (the Python SDK 2.x `endure`): polls the master and the
+  // replicas with OBSERVE_SEQNO when the result carries a mutation token, OBSERVE with its CAS
+  // otherwise. Errors: durability_impossible (asked for more than the bucket/map has),
+  // durability_mutation_lost (a failover rolled it back), durability_mutation_replaced (CAS
+  // changed), durability_timeout (the result's durability.detail says what was met).
+  template <class Token = use_future_t>
+  auto endure(mutation_result mutation, endure_options opts, Token&& token = {})
+  {
+    return detail::initiate<endure_signature>(std::forward<Token>(token), get_executor(),
+                                              [impl = impl_](auto done, mutation_result m, endure_options o) {
+                                                start_endure(impl, std::move(m), o, std::move(done));
+                                              },
+                                              std::move(mutation), opts);
+  }
+  // By CAS only (no mutation token): OBSERVE polling; cas 0 accepts any version.
+  template <class Token = use_future_t>
+  auto endure(std::string key, std::uint64_t cas, endure_options opts, Token&& token = {})
+  {
+    return endure(mutation_result{std::move(key), cas, std::nullopt, std::nullopt}, opts, std::forward<Token>(token));
+  }
+  template <class Token = use_future_t>
+  auto endure_multi(std::vector<mutation_result> mutations, endure_options opts, Token&& token = {})
+  {
+    return detail::initiate<multi_endure_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<mutation_result> m, endure_options o) {
+          start_endure_multi(impl, std::move(m), o, std::move(done));
+        },
+        std::move(mutations), opts);
+  }
+
   // Closes every connection; pending operations complete with an error.
   void close();
 
@@ -233,6 +266,9 @@ private:
                                  detail::completion<multi_mutation_signature>);
   static void start_remove_multi(impl_ptr, std::vector<std::string>, remove_options,
                                  detail::completion<multi_mutation_signature>);
+  static void start_endure(impl_ptr, mutation_result, endure_options, detail::completion<endure_signature>);
+  static void start_endure_multi(impl_ptr, std::vector<mutation_result>, endure_options,
+                                 detail::completion<multi_endure_signature>);
 
   impl_ptr impl_;
 };

@@ -2,6 +2,8 @@
 // (async_initiate, so callbacks, couchkv::use_future, asio::use_awaitable and asio::deferred all
 // work), and a type-erased handler so the operation itself is compiled once, in a .cpp.
 #pragma once
+#include <couchkv/results.hpp>
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -77,8 +79,22 @@ struct boost::asio::async_result<couchkv::use_future_t, void(std::error_code, Re
     auto future = promise->get_future();
     std::forward<Initiation>(initiation)(
         [promise](std::error_code ec, Result r) {
-          if (ec) promise->set_exception(std::make_exception_ptr(std::system_error(ec)));
-          else promise->set_value(std::move(r));
+          if (!ec) {
+            promise->set_value(std::move(r));
+            return;
+          }
+          if constexpr (requires { r.durability; r.cas; r.token; }) {
+            if (r.durability) {
+              promise->set_exception(std::make_exception_ptr(
+                  couchkv::durability_error(ec, std::move(r.key), r.cas, r.token, std::move(*r.durability))));
+              return;
+            }
+          } else if constexpr (requires { r.durability.met; r.cas; }) {
+            promise->set_exception(std::make_exception_ptr(
+                couchkv::durability_error(ec, std::move(r.key), r.cas, std::nullopt, std::move(r.durability))));
+            return;
+          }
+          promise->set_exception(std::make_exception_ptr(std::system_error(ec)));
         },
         std::forward<InitArgs>(args)...);
     return future;

@@ -47,6 +47,7 @@ struct mutation_options {
   int replicate_to{0};
   std::optional<protocol::durability_level> durability_level{}; // synchronous durability
   std::optional<std::chrono::milliseconds> timeout{};
+  std::chrono::milliseconds durability_timeout{5000}; // persist_to / replicate_to polling
 };
 
 struct remove_options {
@@ -55,6 +56,7 @@ struct remove_options {
   int replicate_to{0};
   std::optional<protocol::durability_level> durability_level{};
   std::optional<std::chrono::milliseconds> timeout{};
+  std::chrono::milliseconds durability_timeout{5000};
 };
 
 struct counter_options {
@@ -65,6 +67,7 @@ struct counter_options {
   int replicate_to{0};
   std::optional<protocol::durability_level> durability_level{};
   std::optional<std::chrono::milliseconds> timeout{};
+  std::chrono::milliseconds durability_timeout{5000};
 };
 
 struct touch_options {
@@ -78,10 +81,14 @@ struct replica_options {
   std::optional<std::chrono::milliseconds> timeout{};
 };
 
+// endure(): wait until a mutation (identified by its mutation_result: token, else CAS) is
+// persisted on persist_to nodes (master included) and held by replicate_to replicas. Negative
+// counts mean "as many as the vBucket has". Python SDK 2.x defaults: 5 s timeout, 10 ms interval
+// (the interval backs off, doubling up to 100 ms).
 struct endure_options {
   int persist_to{0};
   int replicate_to{0};
-  bool check_removed{false}; // wait for the removal to be durable instead
+  bool check_removed{false}; // wait for the removal to be durable instead (CAS mode)
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds interval{10};
 };

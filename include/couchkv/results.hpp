@@ -44,10 +44,26 @@ struct get_result {
   [[nodiscard]] couchkv::format format() const noexcept { return format_of(flags); }
 };
 
+// What durability polling (persist_to / replicate_to, endure) observed. Present on a mutation's
+// result when durability was requested, also when it failed (the mutation itself succeeded then).
+struct durability_outcome {
+  bool met{false};
+  int persist_to{0};         // resolved (a negative request means "all there are")
+  int replicate_to{0};
+  bool found_on_master{false};
+  bool persisted_on_master{false};
+  int persisted{0};          // nodes (master included) that persisted the mutation
+  int replicated{0};         // replicas that hold it in memory
+  std::uint32_t polls{0};
+  bool by_seqno{false};      // OBSERVE_SEQNO with the mutation token (else OBSERVE with the CAS)
+  std::string detail;        // human-readable: what was met, what was not, the last node error
+};
+
 struct mutation_result {
   std::string key;
   std::uint64_t cas{0};
   std::optional<mutation_token> token{};
+  std::optional<durability_outcome> durability{};
 };
 
 struct counter_result {
@@ -55,6 +71,34 @@ struct counter_result {
   std::uint64_t value{0};
   std::uint64_t cas{0};
   std::optional<mutation_token> token{};
+  std::optional<durability_outcome> durability{};
+};
+
+struct endure_result {
+  std::string key;
+  std::uint64_t cas{0};
+  durability_outcome durability{};
+};
+
+// Thrown by future::get() when a mutation succeeded but its durability requirement failed: it
+// carries the mutation's CAS and token as well as the error, so nothing is lost.
+class durability_error : public std::system_error {
+public:
+  durability_error(std::error_code ec, std::string key, std::uint64_t cas, std::optional<mutation_token> token,
+                   durability_outcome outcome)
+      : std::system_error(ec, outcome.detail), key_(std::move(key)), cas_(cas), token_(token), outcome_(std::move(outcome))
+  {
+  }
+  [[nodiscard]] const std::string& key() const noexcept { return key_; }
+  [[nodiscard]] std::uint64_t cas() const noexcept { return cas_; }
+  [[nodiscard]] const std::optional<mutation_token>& token() const noexcept { return token_; }
+  [[nodiscard]] const durability_outcome& outcome() const noexcept { return outcome_; }
+
+private:
+  std::string key_;
+  std::uint64_t cas_;
+  std::optional<mutation_token> token_;
+  durability_outcome outcome_;
 };
 
 enum class observe_key_state : std::uint8_t { found = 0x00, persisted = 0x01, not_found = 0x80, logically_deleted = 0x81 };

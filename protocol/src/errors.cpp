@@ -92,6 +92,11 @@ public:
       case client_errc::feature_not_available: return "feature not available on this server or bucket";
       case client_errc::no_node_for_vbucket: return "no node serves the vBucket";
       case client_errc::config_rejected: return "cluster configuration rejected";
+      case client_errc::durability_impossible: return "durability requirement impossible with the bucket's replicas";
+      case client_errc::durability_mutation_lost: return "mutation lost: a failover rolled the vBucket back past it";
+      case client_errc::durability_mutation_replaced: return "the document changed again before the mutation was durable";
+      case client_errc::durability_timeout: return "durability requirement not met before the timeout";
+      case client_errc::document_not_found_on_master: return "the document is not on the vBucket's master";
     }
     return "unknown client error " + std::to_string(v);
   }
@@ -124,6 +129,11 @@ public:
       case client_errc::feature_not_available: return errc::unsupported_operation;
       case client_errc::no_node_for_vbucket: return errc::not_my_vbucket;
       case client_errc::config_rejected: return errc::decoding_failure;
+      case client_errc::durability_impossible: return errc::durability_impossible;
+      case client_errc::durability_mutation_lost: return errc::durability_ambiguous;
+      case client_errc::durability_mutation_replaced: return errc::cas_mismatch;
+      case client_errc::durability_timeout: return errc::durability_ambiguous;
+      case client_errc::document_not_found_on_master: return errc::document_not_found;
     }
     return {v, *this};
   }

@@ -27,11 +27,134 @@ bool is_document_op(opcode op)
       return false;
   }
 }
+// Set while a durable write runs through the ordinary path, whose reply is then held back.
+thread_local bool running_durable = false;
+
+// The durability requirement of a request, if it carries one; status einval-style errors in ec.
+std::optional<protocol::durability_requirement> durability_of(const protocol::packet_view& p, status& bad)
+{
+  protocol::frame_info_reader reader(p.framing_extras);
+  std::optional<protocol::durability_requirement> req;
+  while (auto fi = reader.next()) {
+    if (fi->id != static_cast<std::uint16_t>(protocol::request_frame_id::durability_requirement)) continue;
+    std::error_code ec;
+    req = protocol::parse_durability_frame(fi->payload, ec);
+    if (ec || !req) {
+      bad = status::durability_invalid_level;
+      return std::nullopt;
+    }
+  }
+  if (reader.ec()) bad = status::einval;
+  return req;
+}
 } // namespace
+
+// Synchronous durability (kv_engine's SyncWrite): the mutation is applied, and its reply held
+// until the level is met on the vBucket's replication chain, or answered SyncWriteAmbiguous at
+// the timeout. Majority counts the configured chain (active + numReplicas); too few defined nodes
+// in the chain make the write impossible, refused before it is applied.
+void session::handle_durable(const protocol::packet_view& p, const protocol::durability_requirement& req)
+{
+  using level = protocol::durability_level;
+  if (bucket->opts.type != bucket_type::couchbase) return reply(p, status::not_supported);
+  if (!features.contains(protocol::hello_feature::sync_replication)) return reply(p, status::not_supported);
+  if (req.level == level::none || static_cast<int>(req.level) > 3) return reply(p, status::durability_invalid_level);
+  const auto vbid = p.vbucket();
+  if (vbid >= bucket->vbs.size()) return not_my_vbucket(p);
+  {
+    auto& vb = bucket->vbs[vbid];
+    if (vb.active != static_cast<int>(node)) return not_my_vbucket(p);
+    const std::size_t chain = 1 + bucket->opts.replicas;
+    const std::size_t majority = chain / 2 + 1;
+    std::size_t defined = 1;
+    for (int r : vb.replicas) defined += r >= 0 ? 1 : 0;
+    if (defined < majority) return error(p, status::durability_impossible, "not enough nodes in the replication chain");
+  }
+
+  // Run the mutation through the ordinary path with its reply captured.
+  byte_buffer held;
+  std::swap(out, held);
+  running_durable = true;
+  handle_document(p);
+  running_durable = false;
+  std::swap(out, held);
+  auto decoded = protocol::decode_packet(held);
+  if (decoded.state != protocol::decode_state::complete || decoded.packet.status() != status::success) {
+    out.insert(out.end(), held.begin(), held.end());
+    return;
+  }
+  auto& vb = bucket->vbs[vbid];
+
+  // Polled every millisecond on the mock's thread; only the pending timer keeps it alive.
+  struct durable_wait : std::enable_shared_from_this<durable_wait> {
+    cluster::impl* cl;
+    std::weak_ptr<session> who;
+    byte_buffer held;
+    std::uint64_t seqno, uuid;
+    std::uint8_t op;
+    std::uint32_t opaque;
+    std::chrono::steady_clock::time_point give_up;
+    std::size_t majority;
+    std::string bucket;
+    level lv;
+    std::uint16_t vbid;
+
+    void poll()
+    {
+      auto s = who.lock();
+      if (!s || s->closed) return;
+      auto& v = cl->buckets.at(bucket).vbs[vbid];
+      bool met = false;
+      if (v.uuid == uuid) {
+        std::size_t in_memory = 1, on_disk = v.persisted >= seqno ? 1 : 0;
+        for (const auto& [n, c] : v.copies) {
+          in_memory += c.seqno >= seqno ? 1 : 0;
+          on_disk += c.persisted >= seqno ? 1 : 0;
+        }
+        switch (lv) {
+          case level::majority: met = in_memory >= majority; break;
+          case level::majority_and_persist_to_active: met = in_memory >= majority && v.persisted >= seqno; break;
+          case level::persist_to_majority: met = on_disk >= majority; break;
+          case level::none: met = true; break;
+        }
+      }
+      if (met) {
+        s->out.insert(s->out.end(), held.begin(), held.end());
+      } else if (v.uuid != uuid || std::chrono::steady_clock::now() >= give_up) {
+        // The outcome is unknown to the client: the write may or may not survive.
+        protocol::append_response(s->out, {.op = op, .status = status::sync_write_ambiguous, .opaque = opaque});
+      } else {
+        cl->schedule(std::chrono::milliseconds(1), [self = shared_from_this()] { self->poll(); });
+        return;
+      }
+      s->flush();
+    }
+  };
+  auto w = std::make_shared<durable_wait>();
+  w->cl = &cl;
+  w->who = shared_from_this();
+  w->held = std::move(held);
+  w->seqno = vb.high_seqno;
+  w->uuid = vb.uuid;
+  w->op = p.hdr.opcode;
+  w->opaque = p.opaque();
+  w->give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(req.timeout_ms.value_or(30000));
+  w->majority = (1 + bucket->opts.replicas) / 2 + 1;
+  w->bucket = bucket->opts.name;
+  w->lv = req.level;
+  w->vbid = vbid;
+  cl.schedule(std::chrono::milliseconds(1), [w] { w->poll(); });
+}
 
 void session::handle_document(const protocol::packet_view& p)
 {
   const auto op = p.op();
+  if (!running_durable && protocol::is_mutation(op) && !p.framing_extras.empty()) {
+    status bad = status::success;
+    auto req = durability_of(p, bad);
+    if (bad != status::success) return reply(p, bad);
+    if (req) return handle_durable(p, *req);
+  }
   if (is_document_op(op)) {
     if (cl.drop_count > 0) {
       --cl.drop_count;

@@ -270,6 +270,7 @@ struct session : std::enable_shared_from_this<session> {
   void handle(const protocol::packet_view& p);
   void handle_sasl(const protocol::packet_view& p);
   void handle_document(const protocol::packet_view& p);
+  void handle_durable(const protocol::packet_view& p, const protocol::durability_requirement& req);
   void not_my_vbucket(const protocol::packet_view& p)
   {
     ++cl.stats.not_my_vbucket;

@@ -89,6 +89,12 @@ enum class client_errc {
   feature_not_available,
   no_node_for_vbucket,
   config_rejected,
+  // client-side durability (observe polling)
+  durability_impossible,       // more nodes asked for than the bucket has or the map holds now
+  durability_mutation_lost,    // a failover rolled the vBucket back past the mutation
+  durability_mutation_replaced, // the document changed again (CAS differs) before it was durable
+  durability_timeout,          // the criteria were not met in time (the mutation itself succeeded)
+  document_not_found_on_master, // observe: the master does not hold the document (any more)
 };
 
 const std::error_category& client_category() noexcept;
