@@ -3,6 +3,8 @@
 //   couchkv --connstr couchbase://host/bucket --user U --password P get KEY
 //   couchkv --mock upsert k '{"a":1}'          # against an embedded mock cluster
 //   printf 'upsert k {"a":1}\nget k\n' | couchkv --mock    # several commands, one cluster
+#include "pillowfight.hpp"
+
 #include <couchkv/cluster.hpp>
 #include <couchkv/protocol/errors.hpp>
 #include <couchkv/version.hpp>
@@ -39,6 +41,7 @@ void usage(std::ostream& out)
          "  unlock KEY CAS\n"
          "  replica KEY                     read from any replica\n"
          "  failover NODE                   (--mock only) fail over a mock node\n"
+         "  pillowfight [OPTIONS]           load generator (pillowfight --help)\n"
          "  version\n"
          "Without COMMAND, commands are read from standard input, one per line; a line that\n"
          "starts with '!' must fail (the exit status says whether every line did as expected).\n"
@@ -220,6 +223,9 @@ int main(int argc, char** argv)
       usage(std::cout);
       return 0;
     } else command.push_back(a);
+  }
+  if (!command.empty() && command[0] == "pillowfight") {
+    return couchkv::cli::pillowfight_main({command.begin() + 1, command.end()}, {connstr, user, password, use_mock, timeout});
   }
 #ifdef COUCHKV_WITH_MOCK
   std::unique_ptr<mock::cluster> mock_cluster;

@@ -1,0 +1,6 @@
+# Programs against the mock cluster (tests/mock_cluster): the soak run of issue 9.
+if(TARGET couchkv_mock)
+  add_executable(couchkv-soak soak.cpp)
+  target_link_libraries(couchkv-soak PRIVATE couchkv_client couchkv_mock)
+  couchkv_warnings(couchkv-soak)
+endif()
