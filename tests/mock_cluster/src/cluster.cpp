@@ -1,3 +1,4 @@
+#include "http.hpp"
 #include "session.hpp"
 
 namespace couchkv::mock {
@@ -21,6 +22,9 @@ void cluster::impl::build_buckets()
         vb.failover_log.emplace_back(vb.uuid, 0);
       }
       assign_map(b);
+#ifdef COUCHKV_MOCK_HAVE_VIEWS
+      b.views = std::make_unique<views::engine>();
+#endif
     } else {
       b.node_docs.resize(opts.nodes);
     }
@@ -58,20 +62,29 @@ void cluster::impl::assign_map(bucket_state& b)
   }
 }
 
-std::string cluster::impl::config_json(const bucket_state& b) const
+nlohmann::json cluster::impl::config_object(const bucket_state& b) const
 {
   nlohmann::json ext = nlohmann::json::array();
   nlohmann::json servers = nlohmann::json::array();
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
+  nlohmann::json legacy = nlohmann::json::array();
+  for (const auto& n : nodes) {
     // Every node is on this host: "$HOST" makes the client use the address it connected to.
-    ext.push_back({{"hostname", "$HOST"}, {"services", {{"kv", nodes[i].port}}}});
-    servers.push_back("$HOST:" + std::to_string(nodes[i].port));
+    ext.push_back({{"hostname", "$HOST"},
+                   {"services", {{"kv", n.port}, {"mgmt", n.mgmt_port}, {"capi", n.views_port}}}});
+    servers.push_back("$HOST:" + std::to_string(n.port));
+    // The legacy list, as older clients read it: hostname is the management authority.
+    nlohmann::json l = {{"hostname", "$HOST:" + std::to_string(n.mgmt_port)}, {"ports", {{"direct", n.port}}}};
+    if (b.opts.type == bucket_type::couchbase) {
+      l["couchApiBase"] = "http://$HOST:" + std::to_string(n.views_port) + "/" + b.opts.name;
+    }
+    legacy.push_back(std::move(l));
   }
   nlohmann::json cfg = {{"rev", rev},
                         {"revEpoch", epoch},
                         {"name", b.opts.name},
                         {"uuid", "mock-" + b.opts.name},
                         {"nodesExt", ext},
+                        {"nodes", legacy},
                         {"clusterCapabilitiesVer", {1, 0}},
                         {"clusterCapabilities", nlohmann::json::object()}};
   if (b.opts.type == bucket_type::couchbase) {
@@ -84,6 +97,7 @@ std::string cluster::impl::config_json(const bucket_state& b) const
     cfg["nodeLocator"] = "vbucket";
     cfg["bucketCapabilitiesVer"] = "";
     cfg["bucketCapabilities"] = {"cbhello", "touch", "cccp", "xdcrCheckpointing", "nodesExt", "xattr", "couchapi"};
+    cfg["ddocs"] = {{"uri", "/pools/default/buckets/" + b.opts.name + "/ddocs"}};
     cfg["vBucketServerMap"] = {{"hashAlgorithm", "CRC"},
                                {"numReplicas", b.opts.replicas},
                                {"serverList", servers},
@@ -91,13 +105,8 @@ std::string cluster::impl::config_json(const bucket_state& b) const
   } else {
     cfg["nodeLocator"] = "ketama";
     cfg["bucketCapabilities"] = {"cbhello", "touch", "cccp", "nodesExt"};
-    nlohmann::json legacy = nlohmann::json::array();
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-      legacy.push_back({{"hostname", "$HOST:8091"}, {"ports", {{"direct", nodes[i].port}}}});
-    }
-    cfg["nodes"] = legacy;
   }
-  return cfg.dump();
+  return cfg;
 }
 
 void cluster::impl::push_configs()
@@ -107,6 +116,9 @@ void cluster::impl::push_configs()
       if (auto s = w.lock()) {
         if (s->bucket) s->push(s->bucket->opts.name, config_json(*s->bucket));
       }
+    }
+    for (auto& w : n.http_sessions) {
+      if (auto s = w.lock()) s->config_changed();
     }
   }
 }
@@ -343,19 +355,36 @@ void cluster::impl::replicate(bucket_state& b, std::uint16_t vb, const std::stri
 
 // ---- listeners ------------------------------------------------------------------------------------
 
+namespace {
+// Listens on host:port (port 0: an ephemeral one, written back so a restart reuses it).
+std::unique_ptr<tcp::acceptor> listen_on(asio::io_context& io, const std::string& host, std::uint16_t& port)
+{
+  auto a = std::make_unique<tcp::acceptor>(io);
+  tcp::endpoint ep(asio::ip::make_address(host), port);
+  a->open(ep.protocol());
+  a->set_option(tcp::acceptor::reuse_address(true));
+  a->bind(ep);
+  a->listen();
+  port = a->local_endpoint().port();
+  return a;
+}
+} // namespace
+
 void cluster::impl::start_node(std::size_t i)
 {
   auto& n = nodes[i];
   if (n.up) return;
-  n.acceptor = std::make_unique<tcp::acceptor>(io);
-  tcp::endpoint ep(asio::ip::make_address(opts.host), n.port);
-  n.acceptor->open(ep.protocol());
-  n.acceptor->set_option(tcp::acceptor::reuse_address(true));
-  n.acceptor->bind(ep);
-  n.acceptor->listen();
-  n.port = n.acceptor->local_endpoint().port();
+  // All three or none: a port taken meanwhile throws and leaves the node down, not half up.
+  auto kv = listen_on(io, opts.host, n.port);
+  auto mgmt = listen_on(io, opts.host, n.mgmt_port);
+  auto views = listen_on(io, opts.host, n.views_port);
+  n.acceptor = std::move(kv);
+  n.mgmt_acceptor = std::move(mgmt);
+  n.views_acceptor = std::move(views);
   n.up = true;
   accept(i);
+  accept_http(i, http_service::mgmt);
+  accept_http(i, http_service::views);
 }
 
 void cluster::impl::accept(std::size_t i)
@@ -376,18 +405,118 @@ void cluster::impl::accept(std::size_t i)
   });
 }
 
+void cluster::impl::accept_http(std::size_t i, http_service service)
+{
+  auto& n = nodes[i];
+  if (!n.up) return;
+  auto& acceptor = service == http_service::mgmt ? *n.mgmt_acceptor : *n.views_acceptor;
+  acceptor.async_accept([this, i, service](sys_error ec, tcp::socket sock) {
+    auto& nn = nodes[i];
+    if (ec || !nn.up) return;
+    sys_error ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+    auto s = std::make_shared<http_session>(*this, i, service, std::move(sock));
+    std::erase_if(nn.http_sessions, [](auto& w) { return w.expired(); });
+    nn.http_sessions.push_back(s);
+    s->start();
+    accept_http(i, service);
+  });
+}
+
 void cluster::impl::stop_node(std::size_t i)
 {
   auto& n = nodes[i];
   if (n.up) {
     sys_error ignored;
-    n.acceptor->close(ignored);
+    for (auto* a : {&n.acceptor, &n.mgmt_acceptor, &n.views_acceptor}) {
+      if (*a) (*a)->close(ignored);
+    }
     n.up = false;
   }
+  close_connections(i);
+}
+
+void cluster::impl::close_connections(std::size_t i)
+{
+  auto& n = nodes[i];
   for (auto& w : n.sessions) {
     if (auto s = w.lock()) s->close();
   }
   n.sessions.clear();
+  // An HTTP request that asked for this (the control endpoint) still gets its answer.
+  for (auto& w : n.http_sessions) {
+    if (auto s = w.lock()) s->close_after_reply();
+  }
+  n.http_sessions.clear();
+}
+
+// ---- fault controls -------------------------------------------------------------------------------
+
+void cluster::impl::failover(std::size_t node)
+{
+  if (node >= nodes.size() || nodes[node].failed_over) return;
+  nodes[node].failed_over = true;
+  const int gone = static_cast<int>(node);
+  for (auto& [name, b] : buckets) {
+    for (auto& vb : b.vbs) {
+      if (vb.active == gone) {
+        // Promote the first replica: what it has is what survives (unreplicated writes are lost).
+        int promoted = -1;
+        for (int r : vb.replicas) {
+          if (r >= 0 && r != gone) {
+            promoted = r;
+            break;
+          }
+        }
+        if (promoted >= 0) {
+          auto& copy = vb.copies.at(promoted);
+          vb.failover_log.insert(vb.failover_log.begin(), {rng() | 1, copy.seqno});
+          vb.uuid = vb.failover_log.front().first;
+          vb.docs = copy.docs;
+          vb.high_seqno = copy.seqno;
+          vb.persisted = copy.persisted;
+          vb.copies.erase(promoted);
+        }
+        vb.active = promoted;
+      }
+      for (auto& r : vb.replicas) {
+        if (r == gone || r == vb.active) {
+          vb.copies.erase(r);
+          r = -1;
+        }
+      }
+    }
+  }
+  ++rev;
+  push_configs();
+}
+
+void cluster::impl::rebalance()
+{
+  for (auto& n : nodes) n.failed_over = !n.up; // nodes that are up take part again
+  for (auto& [name, b] : buckets) {
+    if (!b.vbs.empty()) assign_map(b);
+  }
+  ++rev;
+  push_configs();
+}
+
+// A node going down or coming back is news for config streams even when the map stays (as on a
+// real cluster, only a failover takes the node out of the map).
+void cluster::impl::node_down(std::size_t node)
+{
+  if (node >= nodes.size()) return;
+  stop_node(node);
+  ++rev;
+  push_configs();
+}
+
+void cluster::impl::node_up(std::size_t node)
+{
+  if (node >= nodes.size()) return;
+  start_node(node);
+  ++rev;
+  push_configs();
 }
 
 // ---- public API -------------------------------------------------------------------------------------
@@ -443,6 +572,20 @@ std::vector<std::uint16_t> cluster::kv_ports() const
   return out;
 }
 
+std::vector<std::uint16_t> cluster::mgmt_ports() const
+{
+  std::vector<std::uint16_t> out;
+  for (const auto& n : impl_->nodes) out.push_back(n.mgmt_port);
+  return out;
+}
+
+std::vector<std::uint16_t> cluster::views_ports() const
+{
+  std::vector<std::uint16_t> out;
+  for (const auto& n : impl_->nodes) out.push_back(n.views_port);
+  return out;
+}
+
 const cluster_options& cluster::options() const noexcept { return impl_->opts; }
 
 std::string cluster::config_json(const std::string& bucket) const
@@ -461,81 +604,29 @@ cluster_stats cluster::stats() const
 
 void cluster::failover(std::uint32_t node)
 {
-  impl_->run_sync([&] {
-    auto& m = *impl_;
-    if (node >= m.nodes.size() || m.nodes[node].failed_over) return;
-    m.nodes[node].failed_over = true;
-    for (auto& [name, b] : m.buckets) {
-      for (auto& vb : b.vbs) {
-        if (vb.active == static_cast<int>(node)) {
-          // Promote the first replica: what it has is what survives (unreplicated writes are lost).
-          int promoted = -1;
-          for (int r : vb.replicas) {
-            if (r >= 0 && r != static_cast<int>(node)) {
-              promoted = r;
-              break;
-            }
-          }
-          if (promoted >= 0) {
-            auto& copy = vb.copies.at(promoted);
-            vb.failover_log.insert(vb.failover_log.begin(), {m.rng() | 1, copy.seqno});
-            vb.uuid = vb.failover_log.front().first;
-            vb.docs = copy.docs;
-            vb.high_seqno = copy.seqno;
-            vb.persisted = copy.persisted;
-            vb.copies.erase(promoted);
-          }
-          vb.active = promoted;
-        }
-        for (auto& r : vb.replicas) {
-          if (r == static_cast<int>(node) || r == vb.active) {
-            vb.copies.erase(r);
-            r = -1;
-          }
-        }
-      }
-    }
-    ++m.rev;
-    m.push_configs();
-  });
+  impl_->run_sync([&] { impl_->failover(node); });
 }
 
 void cluster::rebalance_out_and_in()
 {
-  impl_->run_sync([&] {
-    auto& m = *impl_;
-    for (auto& n : m.nodes) n.failed_over = !n.up; // nodes that are up take part again
-    for (auto& [name, b] : m.buckets) {
-      if (!b.vbs.empty()) m.assign_map(b);
-    }
-    ++m.rev;
-    m.push_configs();
-  });
+  impl_->run_sync([&] { impl_->rebalance(); });
 }
 
 void cluster::kill_connections(std::uint32_t node)
 {
   impl_->run_sync([&] {
-    if (node >= impl_->nodes.size()) return;
-    for (auto& w : impl_->nodes[node].sessions) {
-      if (auto s = w.lock()) s->close();
-    }
-    impl_->nodes[node].sessions.clear();
+    if (node < impl_->nodes.size()) impl_->close_connections(node);
   });
 }
 
 void cluster::stop_node(std::uint32_t node)
 {
-  impl_->run_sync([&] {
-    if (node < impl_->nodes.size()) impl_->stop_node(node);
-  });
+  impl_->run_sync([&] { impl_->node_down(node); });
 }
 
 void cluster::restart_node(std::uint32_t node)
 {
-  impl_->run_sync([&] {
-    if (node < impl_->nodes.size()) impl_->start_node(node);
-  });
+  impl_->run_sync([&] { impl_->node_up(node); });
 }
 
 void cluster::fail_next(std::uint32_t count, std::uint16_t status)

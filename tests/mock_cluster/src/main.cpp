@@ -17,7 +17,8 @@ void usage()
 {
   std::cerr << "usage: couchkv-mock [--nodes N] [--vbuckets N] [--replicas N] [--bucket NAME[:PASSWORD[:memcached]]]...\n"
                "                    [--replication-delay MS] [--persistence-delay MS]\n"
-               "Prints the connection string, serves until SIGINT/SIGTERM.\n";
+               "Prints the connection string, then the management and views (HTTP) ports of the nodes;\n"
+               "serves until SIGINT/SIGTERM.\n";
 }
 } // namespace
 
@@ -77,7 +78,15 @@ int main(int argc, char** argv)
   try {
     couchkv::mock::cluster cluster(opts);
     cluster.start();
+    // The first line is the connection string (scripts read it); then the HTTP ports.
     std::cout << cluster.connection_string(opts.buckets.front().name) << std::endl;
+    auto list = [](const std::vector<std::uint16_t>& ports) {
+      std::string s;
+      for (auto p : ports) s += (s.empty() ? "" : ",") + std::to_string(p);
+      return s;
+    };
+    std::cout << "mgmt ports: " << list(cluster.mgmt_ports()) << "\n"
+              << "views ports: " << list(cluster.views_ports()) << std::endl;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(50));

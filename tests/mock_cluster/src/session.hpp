@@ -61,13 +61,22 @@ inline std::uint16_t vbucket_of(std::string_view key, std::size_t n)
 using namespace detail;
 
 struct session;
+struct http_session;
+
+// A node's two HTTP services (protocol-facts 7.4 and 8), served by http_session.
+enum class http_service { mgmt, views };
 
 struct node_runtime {
-  std::uint16_t port{0};
+  std::uint16_t port{0};       // KV
+  std::uint16_t mgmt_port{0};  // management REST ("mgmt"; 8091 on a real node)
+  std::uint16_t views_port{0}; // views ("capi"; 8092 on a real node)
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<tcp::acceptor> mgmt_acceptor;
+  std::unique_ptr<tcp::acceptor> views_acceptor;
   bool up{false};
   bool failed_over{false};
   std::vector<std::weak_ptr<session>> sessions;
+  std::vector<std::weak_ptr<http_session>> http_sessions;
 };
 
 struct cluster::impl {
@@ -97,29 +106,43 @@ struct cluster::impl {
   }
   std::uint64_t new_cas() { return (next_cas += 0x100) | (static_cast<std::uint64_t>(now()) << 32); }
 
-  // Runs f on the mock's thread and waits (fault controls from test threads).
+  // Runs f on the mock's thread and waits (fault controls from test threads); an exception f
+  // throws is rethrown here rather than ending the mock's thread.
   template <class F>
   void run_sync(F f)
   {
-    if (!thread.joinable()) {
+    if (!thread.joinable() || std::this_thread::get_id() == thread.get_id()) {
       f();
       return;
     }
     std::promise<void> done;
     asio::post(io, [&] {
-      f();
-      done.set_value();
+      try {
+        f();
+        done.set_value();
+      } catch (...) {
+        done.set_exception(std::current_exception());
+      }
     });
     done.get_future().get();
   }
 
   void build_buckets();
   void assign_map(bucket_state& b);
-  std::string config_json(const bucket_state& b) const;
-  void push_configs();
+  nlohmann::json config_object(const bucket_state& b) const;
+  std::string config_json(const bucket_state& b) const { return config_object(b).dump(); }
+  void push_configs(); // to KV sessions that asked for pushes and to HTTP config streams
   void start_node(std::size_t i);
   void stop_node(std::size_t i);
+  void close_connections(std::size_t i); // KV and HTTP
   void accept(std::size_t i);
+  void accept_http(std::size_t i, http_service service);
+
+  // Fault controls, on the mock's thread (the public API and the HTTP control endpoint call them).
+  void failover(std::size_t node);
+  void rebalance();
+  void node_down(std::size_t node); // stop_node and a new config revision
+  void node_up(std::size_t node);
   void schedule(std::chrono::milliseconds delay, std::function<void()> f);
   void replicate(bucket_state& b, std::uint16_t vb, const std::string& key);
   std::int64_t absolute_expiry(std::uint32_t wire) const

@@ -4,6 +4,12 @@
 
 #include <couchkv/protocol/scram.hpp>
 
+#ifdef COUCHKV_MOCK_HAVE_VIEWS
+#include <couchkv_mock/view_engine.hpp>
+#endif
+
+#include <memory>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -49,6 +55,9 @@ struct bucket_state {
   std::vector<vbucket_state> vbs;       // couchbase buckets
   std::vector<doc_map> node_docs;       // memcached buckets: one store per node
   std::map<protocol::scram::hash, protocol::scram::credentials> scram;
+#ifdef COUCHKV_MOCK_HAVE_VIEWS
+  std::unique_ptr<views::engine> views; // couchbase buckets only: memcached buckets have no views
+#endif
 };
 
 } // namespace couchkv::mock

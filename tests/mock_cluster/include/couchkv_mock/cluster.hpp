@@ -1,7 +1,10 @@
-// An in-process mock Couchbase cluster on loopback: several nodes, each with its own KV port;
+// An in-process mock Couchbase cluster on loopback: several nodes, each with its own KV,
+// management (REST) and views (CAPI) ports;
 // buckets with vBuckets, replicas that hold real copies, simulated replication and persistence
 // delays, SASL (PLAIN, SCRAM-SHA1/256/512), HELLO, CCCP configs with $HOST, NOT_MY_VBUCKET with
-// the config, locks, expiry on a clock tests can advance, and fault controls.
+// the config, locks, expiry on a clock tests can advance, and fault controls. Over HTTP: the
+// management REST API (/pools, bucket configs, streaming configs), the views API (design documents
+// and view queries) and the fault controls as POST /mock/<control>.
 //
 // It reuses couchkv's codec (protocol/) and never routes with the client's topology code: the map
 // it serves is its own.
@@ -39,7 +42,8 @@ struct cluster_options {
 struct cluster_stats {
   std::uint64_t requests{0};
   std::uint64_t not_my_vbucket{0};
-  std::uint64_t connections_accepted{0};
+  std::uint64_t connections_accepted{0}; // KV
+  std::uint64_t http_requests{0};        // management and views ports
 };
 
 class cluster {
@@ -49,13 +53,22 @@ public:
   cluster(const cluster&) = delete;
   cluster& operator=(const cluster&) = delete;
 
-  // Binds every node's KV port (ephemeral) and starts serving on an internal thread.
+  // Binds every node's KV, management and views ports (ephemeral) and starts serving on an
+  // internal thread. A stopped node keeps its ports when restarted.
   void start();
   void stop();
 
   // "couchbase://127.0.0.1:p1,127.0.0.1:p2,.../default"
   [[nodiscard]] std::string connection_string(const std::string& bucket = "default") const;
   [[nodiscard]] std::vector<std::uint16_t> kv_ports() const;
+  // Per node, the management REST port (what 8091 is on a real node; "mgmt" in the config's
+  // nodesExt services, hostname of the legacy nodes[]): /pools, /pools/default/b/<bucket>,
+  // streaming /pools/default/bs/<bucket>, POST /mock/... fault controls. HTTP Basic auth with the
+  // admin or a bucket's credentials.
+  [[nodiscard]] std::vector<std::uint16_t> mgmt_ports() const;
+  // Per node, the views port (what 8092 is; "capi", couchApiBase "http://host:port/<bucket>"):
+  // /<bucket>/_design/<ddoc> and /<bucket>/_design/<ddoc>/_view/<view>.
+  [[nodiscard]] std::vector<std::uint16_t> views_ports() const;
   [[nodiscard]] const cluster_options& options() const noexcept;
   [[nodiscard]] std::string config_json(const std::string& bucket) const; // the current terse config
   [[nodiscard]] cluster_stats stats() const;
@@ -63,9 +76,9 @@ public:
   // Fault controls. Each runs on the mock's thread and returns when applied.
   void failover(std::uint32_t node);                 // promote replicas, drop the node from the map
   void rebalance_out_and_in();                       // move vBuckets round-robin onto the live nodes
-  void kill_connections(std::uint32_t node);         // close every client connection of a node
-  void stop_node(std::uint32_t node);                // stop listening and drop connections
-  void restart_node(std::uint32_t node);             // listen again on the same port
+  void kill_connections(std::uint32_t node);         // close every client connection of a node (KV and HTTP)
+  void stop_node(std::uint32_t node);                // stop listening and drop connections; new config rev
+  void restart_node(std::uint32_t node);             // listen again on the same ports; new config rev
   void fail_next(std::uint32_t count, std::uint16_t status); // answer the next N document ops with status
   void drop_next(std::uint32_t count);               // swallow the next N document ops (no answer)
   void send_garbage_next();                          // answer the next document op with junk bytes
