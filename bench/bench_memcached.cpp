@@ -251,8 +251,31 @@ void preload(int port)
 
 } // namespace
 
+// `bench_memcached PORT --only <client> OPS`: one client, one workload, nothing else — for
+// valgrind --tool=callgrind (bench/callgrind_memcached.sh derives instructions per operation from
+// two op counts, so set-up cost cancels out). Clients: raw-seq, couchkv-seq, lmc-seq, raw-pipe,
+// couchkv-pipe, lmc-mget.
+int only(int port, const std::string& which, int ops)
+{
+  latency l;
+  if (which == "raw-seq") raw_sequential(port, ops, l);
+  else if (which == "lmc-seq") lmc_sequential(port, ops, l);
+  else if (which == "raw-pipe") raw_pipelined(port, ops, 100);
+  else if (which == "lmc-mget") lmc_mget(port, ops, 100);
+  else if (which == "couchkv-seq" || which == "couchkv-pipe") {
+    couchkv_client ck(port);
+    if (which == "couchkv-seq") couchkv_sequential(ck, ops, l);
+    else couchkv_pipelined(ck, ops, 100);
+  } else {
+    std::fprintf(stderr, "unknown client %s\n", which.c_str());
+    return 2;
+  }
+  return 0;
+}
+
 int main(int argc, char** argv)
 {
+  if (argc == 5 && std::string(argv[2]) == "--only") return only(std::atoi(argv[1]), argv[3], std::atoi(argv[4]));
   int port = argc > 1 ? std::atoi(argv[1]) : 11211;
   int seq_ops = argc > 2 ? std::atoi(argv[2]) : 20000;
   int pipe_ops = argc > 3 ? std::atoi(argv[3]) : 400000;

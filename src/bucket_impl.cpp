@@ -47,6 +47,40 @@ std::size_t bucket_impl::num_replicas() const
   return cfg ? cfg->num_replicas() : 0;
 }
 
+std::vector<std::pair<std::string, std::uint16_t>> bucket_impl::http_endpoints(http_service svc) const
+{
+  std::vector<std::pair<std::string, std::uint16_t>> out;
+  auto cfg = tracker_.current();
+  if (!cfg) return out;
+  const bool tls = settings_.cs.tls();
+  for (const auto& n : cfg->nodes) {
+    const auto& ports = tls ? n.tls : n.plain;
+    const auto port = svc == http_service::views ? ports.views : ports.mgmt;
+    if (port != 0) out.emplace_back(n.hostname, port);
+  }
+  return out;
+}
+
+std::shared_ptr<io::http_client> bucket_impl::http_client_for(const std::string& host, std::uint16_t port)
+{
+  auto id = host + ":" + std::to_string(port);
+  auto& c = http_clients_[id];
+  if (!c) {
+    io::http_settings s;
+    s.host = host;
+    s.port = port;
+    s.tls = settings_.cs.tls();
+    s.ssl_context = settings_.ssl.get();
+    s.verify_hostname = settings_.cs.options.verify == topology::tls_verify::peer;
+    s.username = settings_.username;
+    s.password = settings_.password;
+    s.connect_timeout = settings_.cs.options.connect_timeout;
+    if (!settings_.cs.options.user_agent.empty()) s.user_agent = settings_.cs.options.user_agent;
+    c = io::http_client::create(strand_, std::move(s));
+  }
+  return c;
+}
+
 std::optional<vbucket_placement> bucket_impl::placement_of(std::string_view key) const
 {
   if (is_memcached()) return std::nullopt;
@@ -409,6 +443,7 @@ void bucket_impl::close()
     for (auto& [id, nc] : self->conns_) {
       if (nc.conn) nc.conn->close();
     }
+    for (auto& [id, hc] : self->http_clients_) hc->close();
   });
 }
 

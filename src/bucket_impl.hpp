@@ -3,6 +3,7 @@
 #pragma once
 #include "retry.hpp"
 
+#include <couchkv/io/http_client.hpp>
 #include <couchkv/io/kv_connection.hpp>
 #include <couchkv/protocol/request.hpp>
 #include <couchkv/results.hpp>
@@ -79,6 +80,14 @@ public:
   void close();
 
   [[nodiscard]] std::size_t num_replicas() const;
+
+  // HTTP services of the current config (on the strand): "host", port — TLS ports with couchbases://.
+  enum class http_service { views, mgmt };
+  [[nodiscard]] std::vector<std::pair<std::string, std::uint16_t>> http_endpoints(http_service s) const;
+  // A keep-alive HTTP client per endpoint, with the bucket's credentials (on the strand).
+  std::shared_ptr<io::http_client> http_client_for(const std::string& host, std::uint16_t port);
+  // Round-robin cursor for spreading HTTP requests over the nodes of a service.
+  std::size_t next_http_index() { return http_rr_++; }
   // On the strand. nullopt for memcached buckets or before the first config.
   [[nodiscard]] std::optional<vbucket_placement> placement_of(std::string_view key) const;
   [[nodiscard]] bool has_config() const { return static_cast<bool>(tracker_.current()); }
@@ -117,6 +126,8 @@ private:
   topology::ketama_router ketama_;
   std::vector<std::pair<std::string, std::uint16_t>> static_nodes_; // memcached://
   std::map<std::string, node_conn> conns_;
+  std::map<std::string, std::shared_ptr<io::http_client>> http_clients_;
+  std::size_t http_rr_{0};
   asio::steady_timer poll_timer_;
   bool closed_{false};
 };

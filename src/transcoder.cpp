@@ -103,7 +103,7 @@ encoded_value json_text(std::string_view text, std::error_code& ec)
   return {std::string(text), flags::json, datatype_json};
 }
 
-encoded_value json_value(const nlohmann::json& value)
+encoded_value json_document(const nlohmann::json& value)
 {
   return {value.dump(), flags::json, datatype_json};
 }

@@ -13,7 +13,9 @@
 #include <couchkv/options.hpp>
 #include <couchkv/results.hpp>
 #include <couchkv/transcoder.hpp>
+#include <couchkv/views.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +51,13 @@ public:
   using multi_mutation_signature = void(std::error_code, multi_result<mutation_result>);
   using endure_signature = void(std::error_code, endure_result);
   using multi_endure_signature = void(std::error_code, multi_result<endure_result>);
+  using view_signature = void(std::error_code, view_result);
+  using view_stream_signature = void(std::error_code, view_meta);
+  using design_document_signature = void(std::error_code, design_document);
+  using design_documents_signature = void(std::error_code, std::vector<design_document>);
+  using design_ack_signature = void(std::error_code, std::string); // "_design/<name>"
+  // Receives streamed rows in order, on the bucket's strand (do not block in it); return false to stop.
+  using view_row_handler = std::function<bool(view_row&&)>;
 
   async_bucket() = default;
   explicit async_bucket(std::shared_ptr<detail::bucket_impl> impl) : impl_(std::move(impl)) {}
@@ -233,6 +242,81 @@ public:
         std::move(mutations), opts);
   }
 
+  // Views (HTTP to a node running the views service; round robin, another node when one is down).
+  // Errors: view_errc (design_document_not_found, view_not_found, query_rejected, server_error,
+  // malformed/truncated_response) or client_errc (timeout, connection_failed, ...); last_error()
+  // has the server's words. Partial failures (on_error=continue) are in meta.errors.
+  template <class Token = use_future_t>
+  auto query(view_query q, view_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<view_signature>(std::forward<Token>(token), get_executor(),
+                                            [impl = impl_](auto done, view_query vq, view_options o) {
+                                              start_query(impl, std::move(vq), o, std::move(done));
+                                            },
+                                            std::move(q), opts);
+  }
+  // Streaming form: rows go to on_row as they arrive, never all held in memory; completes with
+  // total_rows / errors / debug_info. With include_docs, a row waits only for its own document.
+  template <class Token = use_future_t>
+  auto query_stream(view_query q, view_row_handler on_row, view_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<view_stream_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, view_query vq, view_row_handler h, view_options o) {
+          start_query_stream(impl, std::move(vq), std::move(h), o, std::move(done));
+        },
+        std::move(q), std::move(on_row), opts);
+  }
+
+  // Design documents. Names are given without "_design/"; development ones start with "dev_".
+  template <class Token = use_future_t>
+  auto get_design_document(std::string name, view_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<design_document_signature>(std::forward<Token>(token), get_executor(),
+                                                       [impl = impl_](auto done, std::string n, view_options o) {
+                                                         start_get_design_document(impl, std::move(n), o, std::move(done));
+                                                       },
+                                                       std::move(name), opts);
+  }
+  template <class Token = use_future_t>
+  auto upsert_design_document(design_document doc, view_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<design_ack_signature>(std::forward<Token>(token), get_executor(),
+                                                  [impl = impl_](auto done, design_document d, view_options o) {
+                                                    start_upsert_design_document(impl, std::move(d), o, std::move(done));
+                                                  },
+                                                  std::move(doc), opts);
+  }
+  template <class Token = use_future_t>
+  auto remove_design_document(std::string name, view_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<design_ack_signature>(std::forward<Token>(token), get_executor(),
+                                                  [impl = impl_](auto done, std::string n, view_options o) {
+                                                    start_remove_design_document(impl, std::move(n), o, std::move(done));
+                                                  },
+                                                  std::move(name), opts);
+  }
+  // Every design document of the bucket (the management API's list).
+  template <class Token = use_future_t>
+  auto list_design_documents(view_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<design_documents_signature>(std::forward<Token>(token), get_executor(),
+                                                        [impl = impl_](auto done, view_options o) {
+                                                          start_list_design_documents(impl, o, std::move(done));
+                                                        },
+                                                        opts);
+  }
+  // Copies "dev_<name>" to "<name>" (production) and removes the development copy.
+  template <class Token = use_future_t>
+  auto publish_design_document(std::string name, view_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<design_ack_signature>(std::forward<Token>(token), get_executor(),
+                                                  [impl = impl_](auto done, std::string n, view_options o) {
+                                                    start_publish_design_document(impl, std::move(n), o, std::move(done));
+                                                  },
+                                                  std::move(name), opts);
+  }
+
   // Closes every connection; pending operations complete with an error.
   void close();
 
@@ -266,6 +350,15 @@ private:
                                  detail::completion<multi_mutation_signature>);
   static void start_remove_multi(impl_ptr, std::vector<std::string>, remove_options,
                                  detail::completion<multi_mutation_signature>);
+  static void start_query(impl_ptr, view_query, view_options, detail::completion<view_signature>);
+  static void start_query_stream(impl_ptr, view_query, view_row_handler, view_options,
+                                 detail::completion<view_stream_signature>);
+  static void start_get_design_document(impl_ptr, std::string, view_options, detail::completion<design_document_signature>);
+  static void start_upsert_design_document(impl_ptr, design_document, view_options,
+                                           detail::completion<design_ack_signature>);
+  static void start_remove_design_document(impl_ptr, std::string, view_options, detail::completion<design_ack_signature>);
+  static void start_list_design_documents(impl_ptr, view_options, detail::completion<design_documents_signature>);
+  static void start_publish_design_document(impl_ptr, std::string, view_options, detail::completion<design_ack_signature>);
   static void start_endure(impl_ptr, mutation_result, endure_options, detail::completion<endure_signature>);
   static void start_endure_multi(impl_ptr, std::vector<mutation_result>, endure_options,
                                  detail::completion<multi_endure_signature>);

@@ -93,4 +93,9 @@ struct endure_options {
   std::chrono::milliseconds interval{10};
 };
 
+// Views (HTTP, the CAPI port). The SDKs' default view timeout is 75 s.
+struct view_options {
+  std::chrono::milliseconds timeout{75000};
+};
+
 } // namespace couchkv

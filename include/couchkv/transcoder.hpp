@@ -48,7 +48,7 @@ struct encoded_value {
 // JSON text (not validated beyond a cheap check: the server and other SDKs treat the JSON flag as a
 // promise, so json_text() validates and fails on malformed text).
 [[nodiscard]] encoded_value json_text(std::string_view text, std::error_code& ec);
-[[nodiscard]] encoded_value json_value(const nlohmann::json& value);
+[[nodiscard]] encoded_value json_document(const nlohmann::json& value);
 [[nodiscard]] encoded_value utf8_text(std::string_view text, std::error_code& ec); // validates UTF-8
 [[nodiscard]] encoded_value binary(std::span<const std::byte> bytes);
 [[nodiscard]] encoded_value binary(std::string_view bytes);

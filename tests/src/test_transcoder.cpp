@@ -44,7 +44,7 @@ TEST(transcoder, json_text_is_validated)
 TEST(transcoder, json_round_trip)
 {
   nlohmann::json doc = {{"name", "Ada"}, {"n", 3}};
-  auto v = json_value(doc);
+  auto v = json_document(doc);
   std::error_code ec;
   auto back = decode_json(v.data, v.flags, ec);
   ASSERT_TRUE(back) << ec.message();

@@ -5,3 +5,9 @@ couchkv_add_test(test_async_bucket SOURCES src/test_async_bucket.cpp LIBS couchk
                  LABELS integration TIMEOUT 300)
 couchkv_add_test(test_durability SOURCES src/test_durability.cpp LIBS couchkv_client couchkv_mock
                  LABELS integration TIMEOUT 300)
+couchkv_add_test(test_views_facade SOURCES src/test_views_facade.cpp LIBS couchkv_client couchkv_mock
+                 LABELS integration TIMEOUT 300)
+couchkv_add_test(test_views_stream SOURCES src/test_views_stream.cpp LIBS couchkv_client
+                 LABELS integration TIMEOUT 300)
+target_compile_definitions(test_views_stream PRIVATE COUCHKV_MOCK_EXE="$<TARGET_FILE:couchkv-mock>")
+add_dependencies(test_views_stream couchkv-mock)
