@@ -398,12 +398,15 @@ void node_pool::impl::wait_for_connection(const std::shared_ptr<node_pool>& self
                                           asio::any_io_executor handler_ex)
 {
   auto now = clock::now();
-  auto until = req.deadline;
-  if (settings.max_connection_wait < until - now) until = now + settings.max_connection_wait;
-  if (until <= now) {
-    post_completion(handler_ex, std::move(handler), std::error_code(client_errc::timeout), kv_response{});
+  std::error_code refuse;
+  if (req.deadline <= now) refuse = client_errc::timeout;
+  else if (settings.max_connection_wait.count() == 0) refuse = client_errc::not_connected; // waiting is off
+  if (refuse) {
+    post_completion(handler_ex, std::move(handler), refuse, kv_response{});
     return;
   }
+  auto until = req.deadline;
+  if (settings.max_connection_wait < until - now) until = now + settings.max_connection_wait;
   auto id = ++next_waiter;
   auto cancel_slot = asio::get_associated_cancellation_slot(handler);
   if (cancel_slot.is_connected()) {
@@ -500,6 +503,7 @@ void node_pool::impl::health_tick(const std::shared_ptr<node_pool>& self)
                               sl.counters->heard();
                               return;
                             }
+                            if (ec == client_errc::queue_full) return; // no room to ask: no verdict
                             if (!sl.conn->is_open()) return; // died anyway; on_close replaces it
                             m.health_failures.fetch_add(1, std::memory_order_relaxed);
                             sl.conn->close(); // its on_close schedules the replacement

@@ -342,7 +342,7 @@ TEST(node_pool_memcached, killed_server_fails_every_op_once_and_a_restart_is_fou
   std::vector<std::future<result>> waiting;
   for (int i = 0; i < m; ++i) waiting.push_back(submit(*p, set_packet("after-" + std::to_string(i), "x"), std::chrono::seconds(20)));
   ASSERT_TRUE(eventually([&] { return p->stats().waiting == m; }));
-  EXPECT_GT(p->stats().connect_failures, 0u); // the pool kept trying, with backoff
+  ASSERT_TRUE(eventually([&] { return p->stats().connect_failures >= 4; })); // every slot keeps trying
   // ... and once it is back on the same port, the pool reconnects without being asked.
   server.start();
   for (auto& f : waiting) {
@@ -412,6 +412,24 @@ TEST(node_pool_fake_peer, new_operations_avoid_the_busy_connection)
   EXPECT_EQ(st.connections[1 - busy].succeeded, 50u);
   p->close(); // the stalled one was written: it may have run
   EXPECT_EQ(stalled.get().first, client_errc::connection_closed);
+}
+
+TEST(node_pool_fake_peer, queue_full_when_every_connection_is_at_max_in_flight)
+{
+  fake_node node;
+  io_thread t;
+  auto s = fake_pool(node.port(), 2);
+  s.max_in_flight = 2;
+  auto p = start(t, s);
+  ASSERT_TRUE(eventually([&] { return p->stats().open_connections == 2; }));
+  std::vector<std::future<result>> stalled;
+  for (int i = 0; i < 4; ++i) stalled.push_back(submit(*p, get_packet("stall-" + std::to_string(i)), std::chrono::seconds(20)));
+  EXPECT_EQ(run(*p, get_packet("one-more")).first, client_errc::queue_full);
+  auto st = p->stats();
+  EXPECT_EQ(st.connections[0].in_flight, 2u); // the four were spread two and two
+  EXPECT_EQ(st.connections[1].in_flight, 2u);
+  p->close();
+  for (auto& f : stalled) EXPECT_EQ(f.get().first, client_errc::connection_closed);
 }
 
 TEST(node_pool_fake_peer, close_gracefully_lets_in_flight_operations_finish)
@@ -523,6 +541,18 @@ TEST(node_pool_no_server, fails_fast_or_waits_until_the_deadline_and_honours_can
   EXPECT_EQ(run(*waiting, get_packet("x"), std::chrono::milliseconds(150)).first, client_errc::timeout);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
 
+  // Waiting is bounded by max_connection_wait as well as by the deadline; 0 turns it off.
+  s.max_connection_wait = std::chrono::milliseconds(0);
+  auto no_wait = start(t, s, &ec);
+  EXPECT_EQ(run(*no_wait, get_packet("x"), std::chrono::seconds(30)).first, client_errc::not_connected);
+  no_wait->close();
+  s.max_connection_wait = std::chrono::milliseconds(100);
+  auto short_wait = start(t, s, &ec);
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(run(*short_wait, get_packet("x"), std::chrono::seconds(30)).first, client_errc::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  short_wait->close();
+
   asio::cancellation_signal signal;
   std::promise<std::error_code> cancelled;
   waiting->async_execute(request(get_packet("y"), std::chrono::seconds(30)),
@@ -538,6 +568,25 @@ TEST(node_pool_no_server, fails_fast_or_waits_until_the_deadline_and_honours_can
   waiting->close(); // waiting operations were never sent
   EXPECT_EQ(parked.get().first, client_errc::not_connected);
   EXPECT_EQ(waiting->stats().waiting, 0u);
+}
+
+TEST(node_pool_no_server, reconnect_attempts_back_off)
+{
+  io_thread t;
+  auto s = fake_pool(free_loopback_port(), 1); // nobody listens
+  auto t0 = std::chrono::steady_clock::now();
+  std::error_code ec;
+  auto p = start(t, s, &ec);
+  EXPECT_EQ(ec, client_errc::connection_failed);
+  // The first attempt, then retries after at least 50, 100 and 200 ms (nominal 100, 200, 400,
+  // shortened by at most half by the jitter): a busy loop would get there at once.
+  ASSERT_TRUE(eventually([&] { return p->stats().connect_failures >= 4; }));
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(350));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+  p->close();
+  auto failures = p->stats().connect_failures;
+  EXPECT_LE(failures, 5u);
 }
 
 TEST(node_pool_fake_peer, dropping_the_last_reference_closes_the_pool)
