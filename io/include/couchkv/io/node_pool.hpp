@@ -1,0 +1,155 @@
+// N KV connections to one node, kept up: each operation goes to the least-loaded open connection;
+// a connection that dies (or fails its health check) is replaced after a jittered, doubling backoff,
+// forever, until the pool is closed.
+//
+// Every operation completes exactly once, with what kv_connection says (see kv_connection.hpp), or:
+//   - client_errc::not_connected when the pool is not running (not started, closing or closed), or
+//     when no connection is open and wait_for_connection is off (nothing was sent: retry anywhere);
+//   - client_errc::timeout when it waited for a connection to come up and its deadline (or
+//     max_connection_wait) passed first (nothing was sent);
+//   - client_errc::cancelled when its cancellation slot fires while it waits for a connection;
+//   - client_errc::queue_full when every open connection has max_in_flight operations.
+// Waiting (the default) is bounded: by the request's deadline and by max_connection_wait.
+//
+// The pool holds itself alive only while a graceful close is pending; dropping the last reference
+// closes every connection (like close()). All state lives on one strand; stats() reads atomics.
+#pragma once
+#include <couchkv/io/kv_connection.hpp>
+
+#include <boost/asio/detached.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <system_error>
+#include <vector>
+
+namespace couchkv::io {
+
+struct pool_settings {
+  connection_settings connection{}; // the template every connection is made from
+  std::size_t size{1};              // connections (>= 1)
+  // Reconnect backoff: initial, doubling per consecutive failure, capped; each delay is scaled by a
+  // random factor in [1 - jitter, 1] so that N connections (and N clients) do not reconnect in step.
+  std::chrono::milliseconds reconnect_initial{50};
+  std::chrono::milliseconds reconnect_max{2000};
+  double reconnect_jitter{0.5};
+  // A connection that has received nothing for this long is sent a NOOP; a NOOP that fails or is not
+  // answered within health_check_timeout closes the connection (which is then replaced). 0: off.
+  std::chrono::milliseconds health_check_interval{std::chrono::seconds(30)};
+  std::chrono::milliseconds health_check_timeout{std::chrono::seconds(2)};
+  std::size_t max_in_flight{65536}; // per connection; overrides connection.max_in_flight
+  // No open connection while the pool is (re)connecting: wait for one (true) or fail at once with
+  // not_connected (false).
+  bool wait_for_connection{true};
+  std::chrono::milliseconds max_connection_wait{std::chrono::seconds(10)};
+};
+
+// The delay before reconnect attempt `attempt` (0 = the first after a loss), for a random `u` in
+// [0, 1). Pure, so that the schedule is testable without sockets or clocks.
+std::chrono::milliseconds reconnect_delay(const pool_settings& s, unsigned attempt, double u) noexcept;
+
+struct pool_connection_stats {
+  bool open{false};
+  std::size_t in_flight{0};      // routed to this connection and not yet completed
+  std::uint64_t routed{0};       // operations given to this connection (all its generations)
+  std::uint64_t succeeded{0};    // ... that completed with a response
+  std::uint64_t failed{0};       // ... that completed with an error
+  std::uint64_t reconnects{0};   // times this slot's connection was re-established
+};
+
+struct pool_stats {
+  std::size_t open_connections{0};
+  std::uint64_t reconnects{0};            // connections re-established after a loss
+  std::uint64_t connect_failures{0};      // connect attempts that failed
+  std::uint64_t health_checks{0};         // NOOPs sent to idle connections
+  std::uint64_t health_check_failures{0}; // ... that failed or timed out (each closed a connection)
+  std::size_t waiting{0};                 // operations waiting for a connection to come up
+  std::vector<pool_connection_stats> connections;
+};
+
+class node_pool : public std::enable_shared_from_this<node_pool> {
+public:
+  using executor_type = asio::strand<asio::any_io_executor>;
+  using execute_signature = kv_connection::execute_signature;
+  using start_signature = void(std::error_code);
+  using close_signature = void(std::error_code);
+
+  // Throws std::invalid_argument for size 0, a zero backoff or a jitter outside [0, 1].
+  static std::shared_ptr<node_pool> create(asio::any_io_executor ex, pool_settings settings);
+  ~node_pool();
+  node_pool(const node_pool&) = delete;
+  node_pool& operator=(const node_pool&) = delete;
+
+  [[nodiscard]] executor_type get_executor() const noexcept { return strand_; }
+
+  // Connects all N; completes when the first is up, or with the last error when every first
+  // attempt failed (the pool keeps retrying either way, until closed).
+  template <class Token>
+  auto async_start(Token&& token)
+  {
+    return asio::async_initiate<Token, start_signature>(
+        [self = shared_from_this()](auto handler) {
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          self->start_start(asio::any_completion_handler<start_signature>(std::move(handler)), std::move(ex));
+        },
+        token);
+  }
+
+  template <class Token>
+  auto async_execute(kv_request request, Token&& token)
+  {
+    return asio::async_initiate<Token, execute_signature>(
+        [self = shared_from_this()](auto handler, kv_request req) {
+          // Taken while the handler's type is known (see kv_connection::async_execute).
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
+                              std::move(ex));
+        },
+        token, std::move(request));
+  }
+
+  // No new operations (not_connected), waiting ones fail with not_connected, those in flight
+  // finish (or time out); completes when every connection is closed.
+  template <class Token>
+  auto async_close_gracefully(Token&& token)
+  {
+    return asio::async_initiate<Token, close_signature>(
+        [self = shared_from_this()](auto handler) {
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          self->start_close_gracefully(asio::any_completion_handler<close_signature>(std::move(handler)),
+                                       std::move(ex));
+        },
+        token);
+  }
+  void close_gracefully() { async_close_gracefully(asio::detached); }
+
+  // Immediate: every pending operation completes with an error, no reconnects any more.
+  void close();
+
+  // Server-initiated requests (clustermap pushes) from any connection; called on that connection's
+  // strand, the packet valid only during the call.
+  void on_server_request(std::function<void(const protocol::packet_view&)> cb);
+  // Called on the pool's strand each time an open connection dies other than by close(); the pool
+  // replaces it by itself.
+  void on_close(std::function<void(std::error_code)> cb);
+
+  // Safe from any thread.
+  [[nodiscard]] pool_stats stats() const;
+  [[nodiscard]] const pool_settings& settings() const noexcept;
+
+private:
+  struct impl;
+  node_pool(asio::any_io_executor ex, pool_settings settings);
+  void start_start(asio::any_completion_handler<start_signature> handler, asio::any_io_executor handler_ex);
+  void start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
+                     asio::any_io_executor handler_ex);
+  void start_close_gracefully(asio::any_completion_handler<close_signature> handler, asio::any_io_executor handler_ex);
+
+  executor_type strand_;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace couchkv::io
