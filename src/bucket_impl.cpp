@@ -4,6 +4,7 @@
 #include <couchkv/protocol/request.hpp>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
@@ -172,13 +173,16 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
     topology::node n;
     n.hostname = host;
     auto identity = n.authority(port);
+    // The bootstrap connection only fetches what every node shares (config, error map); the
+    // node pools carry the operations.
+    c->close_gracefully();
     if (self->is_memcached()) {
-      self->conns_[identity].conn = c;
-      self->watch(c);
+      self->connect_node(identity, host, port);
       (*done)({}, {});
       return;
     }
     const auto& boot = c->bootstrap();
+    self->error_map_ = boot.error_map;
     if (!boot.config_json) {
       (*done)(client_errc::feature_not_available,
               host + ":" + std::to_string(port) + " gave no cluster config (not a Couchbase node?)");
@@ -191,12 +195,7 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
     }
     auto cfg = self->tracker_.current();
     if (cfg->locator == topology::node_locator::ketama) self->ketama_ = topology::ketama_router(*cfg);
-    // Keep this connection for its node (found by address and KV port).
-    int idx = cfg->find_node(host, port);
-    std::string id = idx >= 0 ? topology::node_identity(cfg->nodes[static_cast<std::size_t>(idx)]) : identity;
-    self->conns_[id].conn = c;
-    self->watch(c);
-    // Connect to every other data node now, so the first operations do not wait.
+    // Connect to every data node now, so the first operations do not wait.
     for (auto i : cfg->data_nodes()) {
       const auto& nd = cfg->nodes[i];
       auto nid = topology::node_identity(nd);
@@ -211,16 +210,16 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
 
 // ---- connections ------------------------------------------------------------------------------
 
-void bucket_impl::watch(const std::shared_ptr<io::kv_connection>& c)
+void bucket_impl::watch(const std::shared_ptr<io::node_pool>& p)
 {
   std::weak_ptr<bucket_impl> weak = shared_from_this();
-  auto host = c->settings().host;
-  c->on_server_request([weak, host, c = std::weak_ptr<io::kv_connection>(c)](const protocol::packet_view& p) {
+  auto host = p->settings().connection.host;
+  p->on_server_request([weak, host](const protocol::packet_view& pk) {
     auto self = weak.lock();
-    if (!self || static_cast<protocol::server_opcode>(p.hdr.opcode) != protocol::server_opcode::clustermap_change_notification) {
+    if (!self || static_cast<protocol::server_opcode>(pk.hdr.opcode) != protocol::server_opcode::clustermap_change_notification) {
       return;
     }
-    std::string body(protocol::as_string_view(p.value));
+    std::string body(protocol::as_string_view(pk.value));
     asio::dispatch(self->strand_, [self, host, body = std::move(body)] {
       if (!body.empty()) self->apply_config(body, host);
       else self->poll_config(); // brief notification: fetch it
@@ -231,27 +230,18 @@ void bucket_impl::watch(const std::shared_ptr<io::kv_connection>& c)
 void bucket_impl::connect_node(const std::string& identity, const std::string& host, std::uint16_t port)
 {
   auto& nc = conns_[identity];
-  if (nc.connecting || closed_) return;
-  nc.connecting = true;
-  auto c = io::kv_connection::create(strand_, connection_settings_for(host, port));
-  c->async_connect(asio::bind_executor(strand_, [self = shared_from_this(), c, identity](std::error_code ec) {
-    auto& n = self->conns_[identity];
-    n.connecting = false;
-    if (ec || self->closed_) {
-      ++n.failures;
-      // Capped exponential backoff before the next attempt.
-      auto backoff = std::chrono::milliseconds(std::min<std::uint32_t>(1000, 10u << std::min<std::uint32_t>(n.failures, 7)));
-      n.retry_at = io::clock::now() + backoff;
-      if (self->closed_) c->close();
-      return;
-    }
-    n.failures = 0;
-    n.conn = c;
-    self->watch(c);
-  }));
+  if (nc.pool || closed_ || port == 0) return;
+  io::pool_settings ps;
+  ps.connection = connection_settings_for(host, port);
+  ps.size = std::max<std::uint32_t>(1, settings_.cs.options.kv_pool_size);
+  ps.max_in_flight = settings_.cs.options.max_queue_size;
+  ps.wait_for_connection = false; // retry.hpp owns waiting and backoff, bounded by each op's deadline
+  nc.pool = io::node_pool::create(strand_, std::move(ps));
+  watch(nc.pool);
+  nc.pool->async_start(asio::detached);
 }
 
-io::kv_connection* bucket_impl::connection_for(std::size_t node_index, std::string& endpoint)
+io::node_pool* bucket_impl::connection_for(std::size_t node_index, std::string& endpoint)
 {
   std::string identity, host;
   std::uint16_t port = 0;
@@ -272,9 +262,8 @@ io::kv_connection* bucket_impl::connection_for(std::size_t node_index, std::stri
   }
   endpoint = identity;
   auto& nc = conns_[identity];
-  if (nc.conn && nc.conn->is_open()) return nc.conn.get();
-  if (!nc.connecting && io::clock::now() >= nc.retry_at && port != 0) connect_node(identity, host, port);
-  return nullptr;
+  if (!nc.pool) connect_node(identity, host, port);
+  return nc.pool.get();
 }
 
 // ---- configs ------------------------------------------------------------------------------------
@@ -288,7 +277,7 @@ void bucket_impl::apply_config(std::string_view json, const std::string& origin)
   // Drain and close connections to nodes that left; new nodes connect on first use.
   for (const auto& gone : r.diff.removed) {
     if (auto it = conns_.find(gone); it != conns_.end()) {
-      if (it->second.conn) it->second.conn->close_gracefully();
+      if (it->second.pool) it->second.pool->close_gracefully();
       conns_.erase(it);
     }
   }
@@ -301,18 +290,24 @@ void bucket_impl::poll_config()
   poll_timer_.expires_after(interval);
   poll_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec || self->closed_) return;
-    for (auto& [id, nc] : self->conns_) {
-      if (!nc.conn || !nc.conn->is_open()) continue;
+    // Ask one node (rotating, so a dead one does not stall polling).
+    if (!self->conns_.empty()) {
+      auto it = self->conns_.begin();
+      std::advance(it, static_cast<std::ptrdiff_t>(self->poll_rr_++ % self->conns_.size()));
+      auto& nc = it->second;
+      if (!nc.pool) {
+        self->poll_config();
+        return;
+      }
       protocol::byte_buffer b;
       protocol::append_get_cluster_config(b, 0);
-      auto host = nc.conn->settings().host;
-      nc.conn->async_execute({std::move(b), io::clock::now() + self->settings_.cs.options.kv_timeout},
+      auto host = nc.pool->settings().connection.host;
+      nc.pool->async_execute({std::move(b), io::clock::now() + self->settings_.cs.options.kv_timeout},
                              asio::bind_executor(self->strand_, [self, host](std::error_code e, io::kv_response r) {
                                if (!e && r.status() == status::success && !r.value().empty()) {
                                  self->apply_config(r.value_string(), host);
                                }
                              }));
-      break;
     }
     self->poll_config();
   });
@@ -388,11 +383,8 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
                         }
                         bool map_says_retry = false;
                         if (st != status::success) {
-                          if (auto* conn_entry = &self->conns_[o->endpoint]; conn_entry->conn) {
-                            const auto& em = conn_entry->conn->bootstrap().error_map;
-                            if (em) {
-                              if (const auto* info = em->find(static_cast<std::uint16_t>(st))) map_says_retry = info->retryable();
-                            }
+                          if (const auto& em = self->error_map_) {
+                            if (const auto* info = em->find(static_cast<std::uint16_t>(st))) map_says_retry = info->retryable();
                           }
                         }
                         auto d = st == status::success
@@ -441,7 +433,7 @@ void bucket_impl::close()
     self->closed_ = true;
     self->poll_timer_.cancel();
     for (auto& [id, nc] : self->conns_) {
-      if (nc.conn) nc.conn->close();
+      if (nc.pool) nc.pool->close();
     }
     for (auto& [id, hc] : self->http_clients_) hc->close();
   });

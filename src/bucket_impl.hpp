@@ -5,6 +5,8 @@
 
 #include <couchkv/io/http_client.hpp>
 #include <couchkv/io/kv_connection.hpp>
+#include <couchkv/io/node_pool.hpp>
+#include <couchkv/protocol/error_map.hpp>
 #include <couchkv/protocol/request.hpp>
 #include <couchkv/results.hpp>
 #include <couchkv/topology/config_tracker.hpp>
@@ -101,11 +103,11 @@ public:
 
 private:
   struct op;
+  // One pool of kv_pool_size connections per data node (io::node_pool: least-loaded choice,
+  // reconnect with backoff, NOOP health checks). It fails fast with not_connected while it has
+  // no open connection, and retry.hpp decides what happens next.
   struct node_conn {
-    std::shared_ptr<io::kv_connection> conn;
-    bool connecting{false};
-    io::clock::time_point retry_at{};
-    std::uint32_t failures{0};
+    std::shared_ptr<io::node_pool> pool;
   };
 
   void try_bootstrap(std::size_t index, std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
@@ -114,9 +116,9 @@ private:
   void retry(std::shared_ptr<op> o, retry_decision d, std::error_code final_ec);
   void finish(std::shared_ptr<op> o, std::error_code ec, io::kv_response resp);
   void apply_config(std::string_view json, const std::string& origin);
-  io::kv_connection* connection_for(std::size_t node_index, std::string& endpoint);
+  io::node_pool* connection_for(std::size_t node_index, std::string& endpoint);
   void connect_node(const std::string& identity, const std::string& host, std::uint16_t port);
-  void watch(const std::shared_ptr<io::kv_connection>& c);
+  void watch(const std::shared_ptr<io::node_pool>& p);
   void poll_config();
   io::connection_settings connection_settings_for(const std::string& host, std::uint16_t port) const;
 
@@ -126,8 +128,10 @@ private:
   topology::ketama_router ketama_;
   std::vector<std::pair<std::string, std::uint16_t>> static_nodes_; // memcached://
   std::map<std::string, node_conn> conns_;
+  std::optional<protocol::error_map> error_map_; // from the bootstrap connection
   std::map<std::string, std::shared_ptr<io::http_client>> http_clients_;
   std::size_t http_rr_{0};
+  std::size_t poll_rr_{0};
   asio::steady_timer poll_timer_;
   bool closed_{false};
 };

@@ -246,3 +246,24 @@ TEST(async_bucket, memcached_bucket_mode_over_real_memcached)
   EXPECT_EQ(error_of([&] { b.get_replica("mc::1").get(); }), errc::unsupported_operation);
   b.close();
 }
+
+TEST(async_bucket, kv_pool_size_opens_that_many_connections_per_node_and_they_reconnect)
+{
+  mock::cluster_options o;
+  o.nodes = 2;
+  o.vbuckets = 64;
+  mock::cluster mock(o);
+  mock.start();
+  io_thread t;
+  cluster c(t.io.get_executor(), mock.connection_string() + "?kv_pool_size=4", credentials{"default", "password"});
+  auto b = c.open_bucket().get();
+  std::vector<std::pair<std::string, document_value>> items;
+  for (int i = 0; i < 4000; ++i) items.emplace_back("pool::" + std::to_string(i), "{}");
+  for (auto& [k, r] : b.upsert_multi(items).get()) ASSERT_TRUE(r) << k;
+  // 1 bootstrap connection + 4 per node.
+  EXPECT_EQ(mock.stats().connections_accepted, 1u + 2u * 4u);
+  // Killing a node's connections: its pool reconnects by itself and operations carry on.
+  mock.kill_connections(0);
+  for (auto& [k, r] : b.get_multi({"pool::1", "pool::2", "pool::3", "pool::4"}).get()) EXPECT_TRUE(r) << k << r.ec.message();
+  b.close();
+}
