@@ -16,7 +16,7 @@ server=$!
 tmp=$(mktemp -d)
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$tmp"' EXIT
 sleep 0.3
-"$bin" "$port" 10 10 >/dev/null # preload the keys
+"$bin" "$port" --only preload 0 # the keys every client reads
 instr() { # client ops -> total instructions
   valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bin" "$port" --only "$1" "$2" >/dev/null 2>"$tmp/err" || {
     cat "$tmp/err" >&2

@@ -1,4 +1,6 @@
 #include <couchkv/io/kv_connection.hpp>
+
+#include <memory_resource>
 #include <couchkv/protocol/errors.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -36,6 +38,11 @@ void post_completion(const asio::any_io_executor& ex, Handler h, Args... args)
 {
   asio::post(ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
 }
+template <class Handler, class... Args>
+void dispatch_completion(const asio::any_io_executor& ex, Handler h, Args... args)
+{
+  asio::dispatch(ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
+}
 } // namespace
 
 struct kv_connection::impl {
@@ -63,8 +70,10 @@ struct kv_connection::impl {
   bootstrap_result boot;
   std::string detail;
 
-  std::unordered_map<std::uint32_t, pending> ops;
-  std::set<std::pair<clock::time_point, std::uint32_t>> deadlines;
+  // Nodes come from a pool owned by the connection: no malloc per operation once warm.
+  std::pmr::unsynchronized_pool_resource ops_memory;
+  std::pmr::unordered_map<std::uint32_t, pending> ops{&ops_memory};
+  std::pmr::set<std::pair<clock::time_point, std::uint32_t>> deadlines{&ops_memory};
   clock::time_point armed_for{clock::time_point::max()};
   std::uint32_t next_opaque{0};
 
@@ -78,6 +87,7 @@ struct kv_connection::impl {
   std::size_t rstart{0};
   std::size_t rend{0};
   bool reading{false};
+  bool dispatching{false}; // inside dispatch_packets: handlers' new requests wait for one flush
 
   std::function<void(const protocol::packet_view&)> server_request_cb;
   std::function<void(std::error_code)> close_cb;
@@ -102,7 +112,7 @@ std::shared_ptr<kv_connection> kv_connection::create(asio::any_io_executor ex, c
 }
 
 kv_connection::kv_connection(asio::any_io_executor ex, connection_settings settings)
-    : strand_(asio::make_strand(ex)), impl_(std::make_unique<impl>(strand_, std::move(settings)))
+    : strand_(asio::make_strand(ex)), strand_any_(strand_), impl_(std::make_unique<impl>(strand_, std::move(settings)))
 {
 }
 
@@ -140,7 +150,10 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
   auto slot = asio::get_associated_cancellation_slot(op.handler);
   if (slot.is_connected()) slot.clear();
   ++stats.completed;
-  post_completion(op.handler_ex, std::move(op.handler), ec, std::move(resp));
+  // complete() only runs inside one of our own completions (read, timer, cancellation, close), never
+  // inside the caller's initiating call, so the handler may run inline when its executor allows
+  // (the Asio rule for continuations): no queueing and no allocation on the common path.
+  dispatch_completion(op.handler_ex, std::move(op.handler), ec, std::move(resp));
 }
 
 void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
@@ -214,7 +227,15 @@ void kv_connection::impl::read(const std::shared_ptr<kv_connection>& self)
       return;
     }
     m.rend += n;
-    if (!m.dispatch_packets(self)) return;
+    // Handlers run inline from here and may issue requests: keep the read buffer still (reading
+    // stays set) and write what they queue in one flush at the end.
+    m.reading = true;
+    m.dispatching = true;
+    bool go_on = m.dispatch_packets(self);
+    m.dispatching = false;
+    m.reading = false;
+    if (!go_on) return;
+    m.flush(self);
     m.read(self);
   };
   if (tls) tls->async_read_some(buf, std::move(on_read));
@@ -324,7 +345,7 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
   }
   queued.insert(queued.end(), req.packet.begin(), req.packet.end());
   queued_ops.push_back(opaque);
-  flush(self);
+  if (!dispatching) flush(self);
 }
 
 asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection> self)

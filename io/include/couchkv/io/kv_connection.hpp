@@ -84,7 +84,7 @@ public:
   {
     return asio::async_initiate<Token, connect_signature>(
         [self = shared_from_this()](auto handler) {
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_any_);
           self->start_connect(asio::any_completion_handler<connect_signature>(std::move(handler)), std::move(ex));
         },
         token);
@@ -97,7 +97,7 @@ public:
         [self = shared_from_this()](auto handler, kv_request req) {
           // The completion executor is taken while the handler's type is still known (Asio 1.81's
           // type-erased completion executor cannot be posted to).
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_any_);
           self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
                               std::move(ex));
         },
@@ -130,6 +130,9 @@ private:
                      asio::any_io_executor handler_ex);
 
   executor_type strand_;
+  // The strand, type-erased once: the default completion executor of every operation (converting
+  // strand_ per operation would allocate each time).
+  asio::any_io_executor strand_any_;
   std::unique_ptr<impl> impl_;
   std::atomic<bool> open_{false};
   std::atomic<std::size_t> in_flight_{0};
