@@ -4,3 +4,10 @@ if(TARGET couchkv_mock)
   target_link_libraries(couchkv-soak PRIVATE couchkv_client couchkv_mock)
   couchkv_warnings(couchkv-soak)
 endif()
+
+# Endure latency against the mock's replication / persistence delays (issue 7).
+if(TARGET couchkv_mock)
+  add_executable(bench_endure bench_endure.cpp)
+  target_link_libraries(bench_endure PRIVATE couchkv_client couchkv_mock)
+  couchkv_warnings(bench_endure)
+endif()

@@ -239,8 +239,10 @@ struct endure_op : std::enable_shared_from_this<endure_op> {
                         (last_error.empty() ? std::string{} : " (last node error: " + last_error + ")"));
     }
     timer.expires_after(interval);
-    // Back off: start at the requested interval, double up to 100 ms (or the interval if larger).
-    interval = std::min(interval * 2, std::max(spec.interval, std::chrono::milliseconds(100)));
+    // Back off, late: the first ten polls keep the requested interval (durability usually arrives
+    // within a few intervals, and a poll that comes late is latency the caller pays), then the
+    // interval doubles up to 100 ms (or the requested interval if larger).
+    if (outcome.polls >= 10) interval = std::min(interval * 2, std::max(spec.interval, std::chrono::milliseconds(100)));
     timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->round();
     });

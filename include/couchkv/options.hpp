@@ -84,7 +84,7 @@ struct replica_options {
 // endure(): wait until a mutation (identified by its mutation_result: token, else CAS) is
 // persisted on persist_to nodes (master included) and held by replicate_to replicas. Negative
 // counts mean "as many as the vBucket has". Python SDK 2.x defaults: 5 s timeout, 10 ms interval
-// (the interval backs off, doubling up to 100 ms).
+// (after ten polls the interval backs off, doubling up to 100 ms).
 struct endure_options {
   int persist_to{0};
   int replicate_to{0};
