@@ -26,7 +26,7 @@ struct bucket_impl::op {
 };
 
 bucket_impl::bucket_impl(asio::any_io_executor ex, bucket_settings settings)
-    : strand_(asio::make_strand(ex)), settings_(std::move(settings)), poll_timer_(strand_)
+    : strand_(asio::make_strand(ex)), settings_(std::move(settings)), poll_timer_(strand_), stream_timer_(strand_)
 {
   if (is_memcached()) {
     std::vector<std::pair<std::string, std::uint32_t>> servers;
@@ -126,6 +126,12 @@ io::connection_settings bucket_impl::connection_settings_for(const std::string& 
   } else {
     b.bucket = settings_.bucket;
   }
+  if (http_mode_) {
+    // Configs come over HTTP: the KV connections need neither CCCP nor pushes.
+    b.fetch_config = false;
+    std::erase(b.features, protocol::hello_feature::clustermap_change_notification);
+    std::erase(b.features, protocol::hello_feature::clustermap_change_notification_brief);
+  }
   return s;
 }
 
@@ -135,14 +141,6 @@ void bucket_impl::open(std::function<void(std::error_code, std::string)> done)
 {
   auto shared_done = std::make_shared<std::function<void(std::error_code, std::string)>>(std::move(done));
   asio::dispatch(strand_, [self = shared_from_this(), shared_done] {
-    for (const auto& ep : self->settings_.cs.endpoints) {
-      if (ep.http) {
-        (*shared_done)(client_errc::feature_not_available,
-                       "bootstrap over HTTP (port " + std::to_string(ep.port) +
-                           ") is not implemented yet; give the KV port (11210) instead");
-        return;
-      }
-    }
     self->try_bootstrap(0, shared_done, client_errc::connection_failed, "no endpoint");
   });
 }
@@ -156,6 +154,7 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
     return;
   }
   const auto& ep = eps[index];
+  if (ep.http) return try_http_bootstrap(index, std::move(done), std::move(last_ec), std::move(last_detail));
   auto c = io::kv_connection::create(strand_, connection_settings_for(ep.host, ep.port));
   c->async_connect(asio::bind_executor(strand_, [self = shared_from_this(), c, index, done, host = ep.host,
                                                  port = ep.port](std::error_code ec) {
@@ -206,6 +205,92 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
     self->poll_config();
     (*done)({}, {});
   }));
+}
+
+// HTTP bootstrap (libcouchbase's "host:8091"): the terse config from /pools/default/b/<bucket>,
+// then the streaming URI keeps it current. KV connections then neither poll nor ask for pushes.
+void bucket_impl::try_http_bootstrap(std::size_t index,
+                                     std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
+                                     std::error_code last_ec, std::string last_detail)
+{
+  (void)last_ec;
+  (void)last_detail;
+  const auto ep = settings_.cs.endpoints[index];
+  io::http_request req;
+  req.target = "/pools/default/b/" + settings_.bucket;
+  req.deadline = io::clock::now() + settings_.cs.options.connect_timeout;
+  http_client_for(ep.host, ep.port)
+      ->async_request(std::move(req), asio::bind_executor(strand_, [self = shared_from_this(), index, done, ep](
+                                                                      std::error_code ec, io::http_response r) {
+        const auto where = ep.host + ":" + std::to_string(ep.port);
+        if (ec) return self->try_bootstrap(index + 1, done, ec, where + " (HTTP): " + r.detail);
+        if (r.status == 401) {
+          (*done)(make_error_code(status::auth_error), where + " (HTTP): 401, the credentials were refused");
+          return;
+        }
+        if (r.status == 404) {
+          (*done)(client_errc::bucket_not_found, where + " (HTTP): no bucket \"" + self->settings_.bucket + "\"");
+          return;
+        }
+        if (r.status != 200) {
+          return self->try_bootstrap(index + 1, done, client_errc::unexpected_response,
+                                     where + " (HTTP): status " + std::to_string(r.status));
+        }
+        auto offered = self->tracker_.offer(r.body, ep.host);
+        if (offered.status != topology::config_tracker::outcome::applied) {
+          (*done)(client_errc::config_rejected, where + " (HTTP): " + offered.error.message());
+          return;
+        }
+        self->http_mode_ = true;
+        self->http_origin_ = {ep.host, ep.port};
+        auto cfg = self->tracker_.current();
+        if (cfg->locator == topology::node_locator::ketama) self->ketama_ = topology::ketama_router(*cfg);
+        for (auto i : cfg->data_nodes()) {
+          const auto& nd = cfg->nodes[i];
+          self->connect_node(topology::node_identity(nd), nd.hostname, self->settings_.cs.tls() ? nd.tls.kv : nd.plain.kv);
+        }
+        self->start_config_stream();
+        (*done)({}, {});
+      }));
+}
+
+void bucket_impl::start_config_stream()
+{
+  if (closed_) return;
+  auto eps = http_endpoints(http_service::mgmt);
+  if (eps.empty()) eps.push_back(http_origin_);
+  const auto ep = eps[stream_rr_++ % eps.size()];
+  io::http_request req;
+  req.target = "/pools/default/bs/" + settings_.bucket;
+  req.deadline = io::clock::now() + std::chrono::hours(24 * 365); // a stream has no end
+  auto pending = std::make_shared<std::string>();
+  std::weak_ptr<bucket_impl> weak = shared_from_this();
+  http_client_for(ep.first, ep.second)
+      ->async_stream(
+          std::move(req),
+          // Configs arrive separated by four newlines; each one is offered like a pushed config.
+          [weak, pending, host = ep.first](const io::http_response& head, std::string_view chunk, bool is_head) {
+            auto self = weak.lock();
+            if (!self || self->closed_) return false;
+            if (is_head) return head.status == 200;
+            pending->append(chunk);
+            for (auto pos = pending->find("\n\n\n\n"); pos != std::string::npos; pos = pending->find("\n\n\n\n")) {
+              std::string cfg = pending->substr(0, pos);
+              pending->erase(0, pos + 4);
+              if (cfg.find_first_not_of(" \r\n\t") != std::string::npos) self->apply_config(cfg, host);
+            }
+            return pending->size() < 64 * 1024 * 1024; // a "config" this big is not one
+          },
+          asio::bind_executor(strand_, [weak](std::error_code, io::http_response) {
+            auto self = weak.lock();
+            if (!self || self->closed_) return;
+            // The stream ended (node gone, connection cut): reopen it, on the next node, soon.
+            self->stream_timer_.expires_after(std::chrono::milliseconds(200));
+            self->stream_timer_.async_wait([weak](boost::system::error_code ec) {
+              auto s = weak.lock();
+              if (!ec && s) s->start_config_stream();
+            });
+          }));
 }
 
 // ---- connections ------------------------------------------------------------------------------
@@ -285,7 +370,7 @@ void bucket_impl::apply_config(std::string_view json, const std::string& origin)
 
 void bucket_impl::poll_config()
 {
-  if (closed_ || is_memcached()) return;
+  if (closed_ || is_memcached() || http_mode_) return;
   auto interval = settings_.cs.options.config_poll_interval;
   poll_timer_.expires_after(interval);
   poll_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -432,6 +517,7 @@ void bucket_impl::close()
   asio::dispatch(strand_, [self = shared_from_this()] {
     self->closed_ = true;
     self->poll_timer_.cancel();
+    self->stream_timer_.cancel();
     for (auto& [id, nc] : self->conns_) {
       if (nc.pool) nc.pool->close();
     }

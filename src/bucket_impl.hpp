@@ -110,6 +110,9 @@ private:
     std::shared_ptr<io::node_pool> pool;
   };
 
+  void try_http_bootstrap(std::size_t index, std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
+                          std::error_code last_ec, std::string last_detail);
+  void start_config_stream();
   void try_bootstrap(std::size_t index, std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
                      std::error_code last_ec, std::string last_detail);
   void attempt(std::shared_ptr<op> o);
@@ -133,6 +136,11 @@ private:
   std::size_t http_rr_{0};
   std::size_t poll_rr_{0};
   asio::steady_timer poll_timer_;
+  // Bootstrapped over HTTP (no CCCP): configs come from the streaming URI instead of polling.
+  bool http_mode_{false};
+  std::pair<std::string, std::uint16_t> http_origin_;
+  asio::steady_timer stream_timer_;
+  std::size_t stream_rr_{0};
   bool closed_{false};
 };
 

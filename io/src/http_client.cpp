@@ -256,8 +256,10 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
       while (go_on && !parser.is_done()) {
         parser.get().body().data = buf.data();
         parser.get().body().size = buf.size();
+        // read_some: hand over whatever arrived (a config stream sends a little, then waits for the
+        // next change); async_read would wait to fill the whole buffer.
         co_await conn->visit([&](auto& s) {
-          return http::async_read(s, conn->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+          return http::async_read_some(s, conn->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         });
         if (ec == http::error::need_buffer) ec = {};
         if (ec) {

@@ -371,3 +371,39 @@ TEST_F(client_fixture, close_aborts_a_request_in_flight)
 }
 
 } // namespace
+
+namespace {
+TEST_F(client_fixture, a_stream_hands_over_each_piece_as_it_arrives)
+{
+  // A config stream: a small chunk, then nothing until something changes. The client must pass
+  // the first piece on at once, not wait to fill its buffer.
+  std::promise<void> got_first;
+  auto first = got_first.get_future();
+  scripted_peer peer([&](tcp::socket& s, int) {
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    if (!read_request(s, buf, req)) return;
+    write_all(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n");
+    if (first.wait_for(5s) != std::future_status::ready) return; // the client never saw it
+    write_all(s, "6\r\nsecond\r\n0\r\n\r\n");
+  });
+  auto c = make(peer.port());
+  std::string got;
+  bool signalled = false;
+  auto f = c->async_stream(get("/pools/default/bs/default"),
+                           [&](const http_response&, std::string_view chunk, bool) {
+                             got.append(chunk);
+                             if (!signalled && got == "first") {
+                               signalled = true;
+                               got_first.set_value();
+                             }
+                             return true;
+                           },
+                           asio::use_future);
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+  auto [ec, head] = f.get();
+  EXPECT_FALSE(ec) << head.detail;
+  EXPECT_TRUE(signalled);
+  EXPECT_EQ(got, "firstsecond");
+}
+} // namespace

@@ -11,3 +11,5 @@ couchkv_add_test(test_views_stream SOURCES src/test_views_stream.cpp LIBS couchk
                  LABELS integration TIMEOUT 300)
 target_compile_definitions(test_views_stream PRIVATE COUCHKV_MOCK_EXE="$<TARGET_FILE:couchkv-mock>")
 add_dependencies(test_views_stream couchkv-mock)
+couchkv_add_test(test_http_bootstrap SOURCES src/test_http_bootstrap.cpp LIBS couchkv_client couchkv_mock
+                 LABELS integration TIMEOUT 300)

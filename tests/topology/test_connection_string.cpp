@@ -53,6 +53,18 @@ TEST(connection_string, port_8091_means_http_bootstrap)
   EXPECT_TRUE(cs->endpoints[0].http);
   EXPECT_TRUE(cs->endpoints[1].http);
   EXPECT_FALSE(cs->endpoints[2].http);
+
+  // Explicit service suffixes (libcouchbase syntax) win over the port's convention.
+  cs = parse_connection_string("couchbase://h1:9000=http,h2:8091=mcd,[::1]:7000=kv/b", err);
+  ASSERT_TRUE(cs) << err.message();
+  EXPECT_TRUE(cs->endpoints[0].http);
+  EXPECT_EQ(cs->endpoints[0].port, 9000);
+  EXPECT_FALSE(cs->endpoints[1].http);
+  EXPECT_EQ(cs->endpoints[2].host, "::1");
+  EXPECT_FALSE(cs->endpoints[2].http);
+  EXPECT_FALSE(parse_connection_string("couchbase://h1:9000=ftp/b", err));
+  EXPECT_NE(err.message().find("ftp"), std::string::npos);
+  EXPECT_FALSE(parse_connection_string("memcached://h1:11211=http", err));
 }
 
 TEST(connection_string, errors_name_the_offending_part)

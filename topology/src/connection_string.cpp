@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 
 namespace couchkv::topology {
 namespace {
@@ -136,6 +137,19 @@ std::optional<connection_string> parse_connection_string(std::string_view text, 
     auto item = hosts.substr(0, comma);
     hosts = comma == std::string_view::npos ? std::string_view{} : hosts.substr(comma + 1);
     if (item.empty()) return fail(config_errc::invalid_host, "empty host in the host list");
+    // libcouchbase's explicit service suffix: "host:port=http" (management, bootstrap over HTTP)
+    // or "host:port=mcd" / "=kv" (KV).
+    std::optional<bool> forced_http;
+    if (auto eq = item.rfind('='); eq != std::string_view::npos) {
+      auto svc = item.substr(eq + 1);
+      if (svc == "http") forced_http = true;
+      else if (svc == "mcd" || svc == "kv") forced_http = false;
+      else return fail(config_errc::invalid_host, "unknown service \"" + std::string(svc) + "\" in \"" + std::string(item) + "\" (http, mcd or kv)");
+      if (cs.scheme == scheme::memcached && *forced_http) {
+        return fail(config_errc::invalid_host, "memcached:// has no HTTP bootstrap (\"" + std::string(item) + "\")");
+      }
+      item = item.substr(0, eq);
+    }
     endpoint ep;
     std::string_view port_text;
     if (item.front() == '[') {
@@ -164,7 +178,7 @@ std::optional<connection_string> parse_connection_string(std::string_view text, 
     } else {
       ep.port = cs.default_port();
     }
-    ep.http = cs.scheme != scheme::memcached && (ep.port == 8091 || ep.port == 18091);
+    ep.http = forced_http ? *forced_http : cs.scheme != scheme::memcached && (ep.port == 8091 || ep.port == 18091);
     cs.endpoints.push_back(std::move(ep));
   }
 

@@ -3,7 +3,8 @@
 //   couchbases://h1/bucket?ca_file=/path/ca.pem       TLS (default port 11207)
 //   memcached://h1:11211,h2:11212                     memcached-bucket mode over plain memcached
 // Hosts may be names, IPv4 or bracketed IPv6 ([::1]:11210). On couchbase(s)://, port 8091 / 18091
-// means "bootstrap over HTTP from this node" (as libcouchbase treats it).
+// means "bootstrap over HTTP from this node" (as libcouchbase treats it); "host:port=http" says so
+// for any port, "host:port=mcd" (or "=kv") forces KV.
 // Durations: "250ms", "2.5s", "1m", "100us", or a plain number of seconds ("2.5").
 #pragma once
 #include <couchkv/topology/errors.hpp>
