@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 using namespace couchkv;
@@ -192,10 +193,16 @@ TEST(async_bucket, failover_during_a_stream_completes_every_operation_exactly_on
   std::atomic<int> ok{0}, failed{0}, completions{0};
   std::vector<std::atomic<int>> seen(n);
   std::promise<void> all;
+  std::mutex m;
+  std::string first_error;
   for (int i = 0; i < n; ++i) {
     f.bucket.upsert("fo::" + std::to_string(i % 2000), R"({"x":1})", {},
                     [&, i](std::error_code ec, mutation_result) {
                       if (seen[i].fetch_add(1) != 0) ADD_FAILURE() << "completed twice: " << i;
+                      if (ec) {
+                        std::lock_guard lk(m);
+                        if (first_error.empty()) first_error = ec.message();
+                      }
                       (ec ? failed : ok)++;
                       if (++completions == n) all.set_value();
                     });
@@ -205,7 +212,7 @@ TEST(async_bucket, failover_during_a_stream_completes_every_operation_exactly_on
   ASSERT_EQ(all.get_future().wait_for(60s), std::future_status::ready);
   EXPECT_EQ(completions.load(), n);
   // Failover re-routes through NOT_MY_VBUCKET and the pushed config: nothing needs to fail.
-  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(failed.load(), 0) << "first error: " << first_error;
   for (int i = 0; i < 2000; i += 97) EXPECT_EQ(f.bucket.get("fo::" + std::to_string(i)).get().value, R"({"x":1})");
 }
 
