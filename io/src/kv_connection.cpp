@@ -274,8 +274,14 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
       } else if (!it->second.collected) {
         complete(*self, p.opaque(), {}, kv_response(p));
       } else if (p.hdr.key_len != 0 && p.hdr.specific == static_cast<std::uint16_t>(protocol::status::success)) {
-        const auto* raw = rbuf.data() + rstart;
-        it->second.collected->insert(it->second.collected->end(), raw, raw + r.consumed);
+        auto& gathered = *it->second.collected;
+        if (gathered.size() + r.consumed > settings.limits.max_body_len) {
+          // A server that never ends the list: fail the operation, not the memory.
+          complete(*self, p.opaque(), client_errc::body_too_large, {});
+        } else {
+          const auto* raw = rbuf.data() + rstart;
+          gathered.insert(gathered.end(), raw, raw + r.consumed);
+        }
       } else {
         auto gathered = std::move(it->second.collected);
         complete(*self, p.opaque(), {}, kv_response(p.hdr, *gathered));
