@@ -1,5 +1,6 @@
 #include "bucket_impl.hpp"
 #include "durability.hpp"
+#include "fan_out.hpp"
 
 #include <couchkv/async_bucket.hpp>
 #include <couchkv/protocol/errors.hpp>
@@ -367,48 +368,7 @@ void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t de
   });
 }
 
-namespace {
-// Fans out one operation per key; completes once with every key's outcome.
-template <class Result, class Start>
-void fan_out(std::size_t n, std::vector<std::string> keys, Start start,
-             detail::completion<void(std::error_code, multi_result<Result>)> done)
-{
-  struct state {
-    std::mutex m;
-    multi_result<Result> results;
-    std::size_t left;
-    std::optional<detail::completion<void(std::error_code, multi_result<Result>)>> done;
-  };
-  auto st = std::make_shared<state>();
-  st->left = n;
-  st->done.emplace(std::move(done));
-  if (n == 0) {
-    std::move (*st->done)({}, {});
-    return;
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    start(i, [st, key = keys[i]](std::error_code ec, Result r) {
-      std::unique_lock lock(st->m);
-      auto& slot = st->results[key];
-      slot.ec = ec;
-      if (!ec) {
-        slot.value = std::move(r);
-      } else if constexpr (requires { r.durability.has_value(); }) {
-        if (r.durability) slot.value = std::move(r); // applied, durability failed: keep both
-      } else if constexpr (requires { r.durability.met; }) {
-        slot.value = std::move(r);
-      }
-      if (--st->left == 0) {
-        auto results = std::move(st->results);
-        auto d = std::move(*st->done);
-        st->done.reset();
-        lock.unlock();
-        std::move(d)({}, std::move(results));
-      }
-    });
-  }
-}
-} // namespace
+using detail::fan_out;
 
 void async_bucket::start_get_multi(impl_ptr impl, std::vector<std::string> keys, get_options o,
                                    detail::completion<multi_get_signature> done)

@@ -51,6 +51,10 @@ public:
   using multi_mutation_signature = void(std::error_code, multi_result<mutation_result>);
   using endure_signature = void(std::error_code, endure_result);
   using multi_endure_signature = void(std::error_code, multi_result<endure_result>);
+  using multi_counter_signature = void(std::error_code, multi_result<counter_result>);
+  using observe_signature = void(std::error_code, observe_result);
+  using multi_observe_signature = void(std::error_code, multi_result<observe_result>);
+  using stats_signature = void(std::error_code, stats_result);
   using view_signature = void(std::error_code, view_result);
   using view_stream_signature = void(std::error_code, view_meta);
   using design_document_signature = void(std::error_code, design_document);
@@ -211,6 +215,133 @@ public:
                                                       std::move(keys), opts);
   }
 
+  template <class Token = use_future_t>
+  auto insert_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {},
+                    Token&& token = {})
+  {
+    return store_multi(store_kind::insert, std::move(items), opts, std::forward<Token>(token));
+  }
+  template <class Token = use_future_t>
+  auto replace_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {},
+                     Token&& token = {})
+  {
+    return store_multi(store_kind::replace, std::move(items), opts, std::forward<Token>(token));
+  }
+  // key -> raw bytes, as append().
+  template <class Token = use_future_t>
+  auto append_multi(std::vector<std::pair<std::string, std::string>> items, mutation_options opts = {},
+                    Token&& token = {})
+  {
+    return store_multi(store_kind::append, as_binary(std::move(items)), opts, std::forward<Token>(token));
+  }
+  template <class Token = use_future_t>
+  auto prepend_multi(std::vector<std::pair<std::string, std::string>> items, mutation_options opts = {},
+                     Token&& token = {})
+  {
+    return store_multi(store_kind::prepend, as_binary(std::move(items)), opts, std::forward<Token>(token));
+  }
+  template <class Token = use_future_t>
+  auto touch_multi(std::vector<std::string> keys, expiry_duration expiry, touch_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<multi_mutation_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<std::string> k, expiry_duration e, touch_options o) {
+          start_touch_multi(impl, std::move(k), e, o, std::move(done));
+        },
+        std::move(keys), expiry, opts);
+  }
+  // The same delta (and options) for every key.
+  template <class Token = use_future_t>
+  auto counter_multi(std::vector<std::string> keys, std::int64_t delta, counter_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<multi_counter_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<std::string> k, std::int64_t d, counter_options o) {
+          start_counter_multi(impl, std::move(k), d, o, std::move(done));
+        },
+        std::move(keys), delta, opts);
+  }
+  template <class Token = use_future_t>
+  auto get_and_touch_multi(std::vector<std::string> keys, get_and_touch_options opts, Token&& token = {})
+  {
+    return detail::initiate<multi_get_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<std::string> k, get_and_touch_options o) {
+          start_get_and_touch_multi(impl, std::move(k), o, std::move(done));
+        },
+        std::move(keys), opts);
+  }
+  // get_and_lock for every key; each result's cas is that key's lock CAS (for unlock_multi).
+  template <class Token = use_future_t>
+  auto lock_multi(std::vector<std::string> keys, get_and_lock_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<multi_get_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<std::string> k, get_and_lock_options o) {
+          start_lock_multi(impl, std::move(k), o, std::move(done));
+        },
+        std::move(keys), opts);
+  }
+  // key -> lock CAS.
+  template <class Token = use_future_t>
+  auto unlock_multi(std::vector<std::pair<std::string, std::uint64_t>> keys_and_cas, common_options opts = {},
+                    Token&& token = {})
+  {
+    return detail::initiate<multi_mutation_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<std::pair<std::string, std::uint64_t>> k, common_options o) {
+          start_unlock_multi(impl, std::move(k), o, std::move(done));
+        },
+        std::move(keys_and_cas), opts);
+  }
+  template <class Token = use_future_t>
+  auto get_replica_multi(std::vector<std::string> keys, replica_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<multi_get_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<std::string> k, replica_options o) {
+          start_get_replica_multi(impl, std::move(k), o, std::move(done));
+        },
+        std::move(keys), opts);
+  }
+
+  // OBSERVE (the Python SDK 2.x `observe`): asks the vBucket's master and every replica at once
+  // what they hold of the key. One entry per node that answered, the master first; a replica
+  // that fails is left out, a failing master fails the operation. Memcached buckets:
+  // feature_not_available.
+  template <class Token = use_future_t>
+  auto observe(std::string key, common_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<observe_signature>(std::forward<Token>(token), get_executor(),
+                                               [impl = impl_](auto done, std::string k, common_options o) {
+                                                 start_observe(impl, std::move(k), o, std::move(done));
+                                               },
+                                               std::move(key), opts);
+  }
+  template <class Token = use_future_t>
+  auto observe_multi(std::vector<std::string> keys, common_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<multi_observe_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<std::string> k, common_options o) {
+          start_observe_multi(impl, std::move(k), o, std::move(done));
+        },
+        std::move(keys), opts);
+  }
+
+  // STAT to every data node: endpoint -> statistic -> value. `group` "" is the default group
+  // ("memory", "timings", ...). A node that fails appears with one entry, "couchkv.error", saying
+  // why; the operation fails only when no node answered.
+  template <class Token = use_future_t>
+  auto stats(std::string group = {}, common_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<stats_signature>(std::forward<Token>(token), get_executor(),
+                                             [impl = impl_](auto done, std::string g, common_options o) {
+                                               start_stats(impl, std::move(g), o, std::move(done));
+                                             },
+                                             std::move(group), opts);
+  }
+
   // Waits until a mutation is durable (the Python SDK 2.x `endure`): polls the master and the
   // replicas with OBSERVE_SEQNO when the result carries a mutation token, OBSERVE with its CAS
   // otherwise. Errors: durability_impossible (asked for more than the bucket/map has),
@@ -334,6 +465,25 @@ private:
         std::move(key), std::move(value), opts);
   }
 
+  template <class Token>
+  auto store_multi(store_kind kind, std::vector<std::pair<std::string, document_value>> items, mutation_options opts,
+                   Token&& token)
+  {
+    return detail::initiate<multi_mutation_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_, kind](auto done, std::vector<std::pair<std::string, document_value>> i, mutation_options o) {
+          start_store_multi(impl, kind, std::move(i), o, std::move(done));
+        },
+        std::move(items), opts);
+  }
+  static std::vector<std::pair<std::string, document_value>> as_binary(std::vector<std::pair<std::string, std::string>> items)
+  {
+    std::vector<std::pair<std::string, document_value>> out;
+    out.reserve(items.size());
+    for (auto& [k, bytes] : items) out.emplace_back(std::move(k), document_value(binary(std::string_view(bytes))));
+    return out;
+  }
+
   using impl_ptr = std::shared_ptr<detail::bucket_impl>;
   static void start_get(impl_ptr, std::string, get_options, detail::completion<get_signature>);
   static void start_get_and_touch(impl_ptr, std::string, get_and_touch_options, detail::completion<get_signature>);
@@ -350,6 +500,24 @@ private:
                                  detail::completion<multi_mutation_signature>);
   static void start_remove_multi(impl_ptr, std::vector<std::string>, remove_options,
                                  detail::completion<multi_mutation_signature>);
+  static void start_store_multi(impl_ptr, store_kind, std::vector<std::pair<std::string, document_value>>,
+                                mutation_options, detail::completion<multi_mutation_signature>);
+  static void start_touch_multi(impl_ptr, std::vector<std::string>, expiry_duration, touch_options,
+                                detail::completion<multi_mutation_signature>);
+  static void start_counter_multi(impl_ptr, std::vector<std::string>, std::int64_t, counter_options,
+                                  detail::completion<multi_counter_signature>);
+  static void start_get_and_touch_multi(impl_ptr, std::vector<std::string>, get_and_touch_options,
+                                        detail::completion<multi_get_signature>);
+  static void start_lock_multi(impl_ptr, std::vector<std::string>, get_and_lock_options,
+                               detail::completion<multi_get_signature>);
+  static void start_unlock_multi(impl_ptr, std::vector<std::pair<std::string, std::uint64_t>>, common_options,
+                                 detail::completion<multi_mutation_signature>);
+  static void start_get_replica_multi(impl_ptr, std::vector<std::string>, replica_options,
+                                      detail::completion<multi_get_signature>);
+  static void start_observe(impl_ptr, std::string, common_options, detail::completion<observe_signature>);
+  static void start_observe_multi(impl_ptr, std::vector<std::string>, common_options,
+                                  detail::completion<multi_observe_signature>);
+  static void start_stats(impl_ptr, std::string, common_options, detail::completion<stats_signature>);
   static void start_query(impl_ptr, view_query, view_options, detail::completion<view_signature>);
   static void start_query_stream(impl_ptr, view_query, view_row_handler, view_options,
                                  detail::completion<view_stream_signature>);

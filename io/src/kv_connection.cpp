@@ -51,6 +51,9 @@ struct kv_connection::impl {
     asio::any_io_executor handler_ex;
     clock::time_point deadline;
     bool written{false};
+    // STAT answers with one packet per statistic and ends with an empty-key packet: the packets
+    // are gathered here (whole, header included) and delivered together with the terminator.
+    std::unique_ptr<protocol::byte_buffer> collected{};
   };
 
   impl(executor_type ex, connection_settings s) : settings(std::move(s)), socket(ex), timer(ex), resolver(ex)
@@ -266,8 +269,23 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
     if (p.magic_byte() == protocol::magic::server_request) {
       if (server_request_cb) server_request_cb(p);
     } else if (p.is_response()) {
-      if (ops.count(p.opaque())) complete(*self, p.opaque(), {}, kv_response(p));
-      else ++stats.orphans;
+      if (auto it = ops.find(p.opaque()); it == ops.end()) {
+        ++stats.orphans;
+      } else if (!it->second.collected) {
+        complete(*self, p.opaque(), {}, kv_response(p));
+      } else if (p.hdr.key_len != 0 && p.hdr.specific == static_cast<std::uint16_t>(protocol::status::success)) {
+        auto& gathered = *it->second.collected;
+        if (gathered.size() + r.consumed > settings.limits.max_body_len) {
+          // A server that never ends the list: fail the operation, not the memory.
+          complete(*self, p.opaque(), client_errc::body_too_large, {});
+        } else {
+          const auto* raw = rbuf.data() + rstart;
+          gathered.insert(gathered.end(), raw, raw + r.consumed);
+        }
+      } else {
+        auto gathered = std::move(it->second.collected);
+        complete(*self, p.opaque(), {}, kv_response(p.hdr, *gathered));
+      }
     }
     rstart += r.consumed;
     if (st == state::closed) return false;
@@ -337,7 +355,10 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
     });
   }
   auto deadline = req.deadline;
-  ops.emplace(opaque, pending{std::move(handler), std::move(handler_ex), deadline, false});
+  auto& added = ops.emplace(opaque, pending{std::move(handler), std::move(handler_ex), deadline, false, {}}).first->second;
+  if (static_cast<protocol::opcode>(req.packet[1]) == protocol::opcode::stat) {
+    added.collected = std::make_unique<protocol::byte_buffer>();
+  }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (deadline != clock::time_point::max()) {
     deadlines.emplace(deadline, opaque);

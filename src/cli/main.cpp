@@ -40,6 +40,8 @@ void usage(std::ostream& out)
          "  lock KEY [SECONDS]              get-and-lock; prints the lock CAS\n"
          "  unlock KEY CAS\n"
          "  replica KEY                     read from any replica\n"
+         "  observe KEY                     what the master and each replica hold of KEY\n"
+         "  stats [GROUP]                   STAT from every data node\n"
          "  failover NODE                   (--mock only) fail over a mock node\n"
          "  pillowfight [OPTIONS]           load generator (pillowfight --help)\n"
          "  version\n"
@@ -145,6 +147,21 @@ struct session {
         want(1);
         auto r = bucket.get_replica(pos[0], {.timeout = timeout}).get();
         std::cout << pos[0] << "  " << r.value << "  (from a replica) cas=0x" << std::hex << r.cas << std::dec << "\n";
+      } else if (cmd == "observe") {
+        want(1);
+        auto r = bucket.observe(pos[0], {.timeout = timeout}).get();
+        std::cout << pos[0] << "  observed on " << r.nodes.size() << " node(s)\n";
+        for (const auto& n : r.nodes) {
+          std::cout << "  " << (n.is_master ? "master " : "replica") << "  " << n.endpoint << "  " << state_name(n.state)
+                    << "  cas=0x" << std::hex << n.cas << std::dec << "\n";
+        }
+      } else if (cmd == "stats") {
+        auto group = pos.empty() ? std::string{} : pos[0];
+        auto r = bucket.stats(group, {.timeout = timeout}).get();
+        for (const auto& [endpoint, entries] : r) {
+          std::cout << endpoint << "  (" << entries.size() << " statistic(s))\n";
+          for (const auto& [name, value] : entries) std::cout << "  " << name << " = " << value << "\n";
+        }
       } else if (cmd == "failover") {
         want(1);
 #ifdef COUCHKV_WITH_MOCK
@@ -169,6 +186,17 @@ struct session {
       return false;
     }
     return true;
+  }
+
+  static const char* state_name(observe_key_state s)
+  {
+    switch (s) {
+      case observe_key_state::found: return "in memory (not persisted)";
+      case observe_key_state::persisted: return "persisted";
+      case observe_key_state::not_found: return "not found";
+      case observe_key_state::logically_deleted: return "deleted (not persisted)";
+    }
+    return "unknown";
   }
 
   static void print_mutation(const std::string& cmd, const mutation_result& r)

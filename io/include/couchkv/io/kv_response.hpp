@@ -23,6 +23,18 @@ public:
     if (size_ > inline_capacity) heap_.reset(new std::byte[size_]);
     if (size_ > 0) std::memcpy(data(), p.framing_extras.data(), size_);
   }
+  // A multi-packet answer (STAT): the terminator's header, and as the value the gathered packets,
+  // each complete (24-byte header and body), in the order they arrived.
+  kv_response(const protocol::header& terminator, protocol::bytes_view packets)
+      : hdr_(terminator), size_(packets.size())
+  {
+    hdr_.framing_extras_len = 0;
+    hdr_.extras_len = 0;
+    hdr_.key_len = 0;
+    hdr_.body_len = static_cast<std::uint32_t>(size_);
+    if (size_ > inline_capacity) heap_.reset(new std::byte[size_]);
+    if (size_ > 0) std::memcpy(data(), packets.data(), size_);
+  }
   kv_response(const kv_response& o) : hdr_(o.hdr_), size_(o.size_)
   {
     if (size_ > inline_capacity) heap_.reset(new std::byte[size_]);

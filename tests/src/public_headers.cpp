@@ -1,0 +1,39 @@
+// Compile check: every public header on its own terms, in a translation unit of a user's program.
+// Asio is compiled once inside couchkv::io (separate compilation); a public header that pulls in
+// Asio's implementation (boost/asio/impl/src.hpp) would compile it again in every user's TU and
+// clash at link time. Built as an object library by tests-facade-more.cmake: a leak fails the build.
+#include <couchkv/async_bucket.hpp>
+#include <couchkv/bucket.hpp>
+#include <couchkv/cluster.hpp>
+#include <couchkv/completion.hpp>
+#include <couchkv/options.hpp>
+#include <couchkv/results.hpp>
+#include <couchkv/retry_reason.hpp>
+#include <couchkv/transcoder.hpp>
+#include <couchkv/version.hpp>
+#include <couchkv/views.hpp>
+
+#include <type_traits>
+#include <utility>
+
+#ifdef BOOST_ASIO_IMPL_SRC_HPP
+#error "a public couchkv header includes <boost/asio/impl/src.hpp>: Asio must be compiled only inside couchkv::io"
+#endif
+#ifdef BOOST_BEAST_SRC_HPP
+#error "a public couchkv header includes <boost/beast/src.hpp>: Beast must be compiled only inside couchkv::io"
+#endif
+#ifndef BOOST_ASIO_SEPARATE_COMPILATION
+#error "couchkv::io must export BOOST_ASIO_SEPARATE_COMPILATION to its users"
+#endif
+
+namespace {
+// Something from each header must be usable, not just parse.
+[[maybe_unused]] void uses_the_headers(couchkv::async_bucket& b)
+{
+  static_assert(std::is_same_v<decltype(b.get("k")), std::future<couchkv::get_result>>);
+  static_assert(std::is_same_v<decltype(b.observe("k")), std::future<couchkv::observe_result>>);
+  static_assert(std::is_same_v<decltype(b.stats()), std::future<couchkv::stats_result>>);
+  static_assert(std::is_same_v<decltype(b.counter_multi({}, 1)), std::future<couchkv::multi_result<couchkv::counter_result>>>);
+  static_assert(std::is_same_v<decltype(std::declval<couchkv::bucket&>().get("k")), couchkv::get_result>);
+}
+} // namespace
