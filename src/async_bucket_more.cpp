@@ -244,42 +244,6 @@ void async_bucket::start_observe_multi(impl_ptr impl, std::vector<std::string> k
 
 namespace {
 
-// How STAT reaches a node: execute() routes by key, so each node is addressed through a probe key
-// whose vBucket it holds (as master or as replica slot `slot`).
-struct stat_target {
-  std::string probe_key;
-  std::size_t slot{0};
-};
-
-std::string probe_key(std::size_t i) { return "couchkv:stats:" + std::to_string(i); }
-
-// Couchbase buckets: probe keys until every data node of the current map is covered (each node
-// holds some vBucket, active or replica, unless it was just added and not yet rebalanced).
-// Memcached buckets (ketama): a fixed set of probe keys; answers are merged by endpoint.
-std::vector<stat_target> stat_targets(const bucket_impl& impl)
-{
-  std::vector<stat_target> out;
-  if (impl.is_ketama()) {
-    constexpr std::size_t ketama_probes = 64;
-    for (std::size_t i = 0; i < ketama_probes; ++i) out.push_back({probe_key(i), 0});
-    return out;
-  }
-  auto first = impl.placement_of(probe_key(0));
-  if (!first) return {{probe_key(0), 0}}; // no map yet: execute() waits for one
-  std::set<int> covered;
-  constexpr std::size_t max_probes = 65536;
-  for (std::size_t i = 0; i < max_probes && covered.size() < first->data_nodes; ++i) {
-    auto key = probe_key(i);
-    auto p = impl.placement_of(key);
-    if (!p) break;
-    if (p->active >= 0 && covered.insert(p->active).second) out.push_back({key, 0});
-    for (std::size_t r = 0; r < p->replicas.size(); ++r) {
-      if (p->replicas[r] >= 0 && covered.insert(p->replicas[r]).second) out.push_back({key, r + 1});
-    }
-  }
-  return out;
-}
-
 struct stats_round {
   std::size_t pending{0};
   std::size_t answered{0};
@@ -309,17 +273,18 @@ void async_bucket::start_stats(impl_ptr impl, std::string group, common_options 
   if (group.size() > 250) return std::move(done)(make_error_code(client_errc::invalid_argument), {});
   auto shared_done = std::make_shared<detail::completion<stats_signature>>(std::move(done));
   asio::dispatch(impl->executor(), [impl, group = std::move(group), o, shared_done]() mutable {
-    auto targets = stat_targets(*impl);
+    // Every KV node of the current config (or every memcached:// server), addressed directly.
+    auto targets = impl->kv_nodes();
+    if (targets.empty()) return std::move(*shared_done)(make_error_code(client_errc::no_node_for_vbucket), {});
     auto round = std::make_shared<stats_round>();
     round->pending = targets.size();
     round->done = [shared_done](std::error_code ec, stats_result r) { std::move(*shared_done)(ec, std::move(r)); };
     for (auto& t : targets) {
       request_spec s;
       s.op = opcode::stat;
-      s.key = t.probe_key;
+      s.key = "stats";
+      s.node_index = t;
       s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
-      s.where = t.slot == 0 ? detail::target::active : detail::target::replica;
-      s.replica_index = t.slot;
       s.encode = [group](protocol::byte_buffer& b, const protocol::doc_key&) { protocol::append_stat(b, 0, group); };
       impl->execute(std::move(s), [round](std::error_code ec, io::kv_response r, error_context ctx) {
         auto e = status_error(ec, r, opcode::stat);

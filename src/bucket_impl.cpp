@@ -82,6 +82,17 @@ std::shared_ptr<io::http_client> bucket_impl::http_client_for(const std::string&
   return c;
 }
 
+std::vector<std::size_t> bucket_impl::kv_nodes() const
+{
+  std::vector<std::size_t> out;
+  if (is_memcached()) {
+    for (std::size_t i = 0; i < static_nodes_.size(); ++i) out.push_back(i);
+    return out;
+  }
+  if (auto cfg = tracker_.current()) out = cfg->data_nodes();
+  return out;
+}
+
 std::optional<vbucket_placement> bucket_impl::placement_of(std::string_view key) const
 {
   if (is_memcached()) return std::nullopt;
@@ -417,7 +428,10 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
   std::size_t node = 0;
   std::uint16_t vb = 0;
   auto cfg = tracker_.current();
-  if (is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama)) {
+  if (o->spec.node_index) {
+    if (!is_memcached() && !cfg) return retry(o, {true, retry_reason::no_config, std::chrono::milliseconds(5)}, {});
+    node = *o->spec.node_index;
+  } else if (is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama)) {
     if (ketama_.empty()) return retry(o, {true, retry_reason::no_config, std::chrono::milliseconds(5)}, {});
     node = ketama_.node_for(o->spec.key);
   } else {

@@ -46,6 +46,9 @@ struct request_spec {
   target where{target::active};
   std::size_t replica_index{1}; // 1..numReplicas with target::replica
   bool had_cas{false};
+  // Node-wide commands (STAT): this node of the current config (or memcached:// server index)
+  // instead of routing by key.
+  std::optional<std::size_t> node_index{};
 };
 
 using request_done = std::function<void(std::error_code, io::kv_response, error_context)>;
@@ -92,6 +95,8 @@ public:
   std::size_t next_http_index() { return http_rr_++; }
   // On the strand. nullopt for memcached buckets or before the first config.
   [[nodiscard]] std::optional<vbucket_placement> placement_of(std::string_view key) const;
+  // The nodes that serve KV now (on the strand): config indexes, or memcached:// server indexes.
+  [[nodiscard]] std::vector<std::size_t> kv_nodes() const;
   [[nodiscard]] bool has_config() const { return static_cast<bool>(tracker_.current()); }
   // A memcached bucket (memcached:// or a config with the ketama locator): no vBuckets, no replicas.
   [[nodiscard]] bool is_ketama() const
