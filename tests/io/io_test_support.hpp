@@ -2,6 +2,8 @@
 #include <couchkv/io/kv_connection.hpp>
 #include <couchkv/protocol/request.hpp>
 
+#include <async_test_support.hpp>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -11,19 +13,6 @@
 namespace couchkv::test {
 
 namespace asio = boost::asio;
-
-// An io_context running on its own thread for the duration of a test.
-struct io_thread {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~io_thread()
-  {
-    guard.reset();
-    io.stop();
-    thread.join();
-  }
-};
 
 inline io::kv_request request(protocol::byte_buffer packet, std::chrono::milliseconds timeout = std::chrono::seconds(5))
 {

@@ -10,27 +10,18 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <async_test_support.hpp>
 #include <gtest/gtest.h>
 
 #include <thread>
 
 using namespace couchkv;
+using couchkv::test::io_thread;
+using couchkv::test::error_of;
 using namespace std::chrono_literals;
 using protocol::client_errc;
 
 namespace {
-
-struct io_thread {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~io_thread()
-  {
-    guard.reset();
-    io.stop();
-    thread.join();
-  }
-};
 
 mock::cluster_options options(std::uint32_t nodes, std::uint32_t replicas, std::chrono::milliseconds replication,
                               std::chrono::milliseconds persistence)
@@ -81,17 +72,6 @@ std::optional<durability_error> durability_failure(F&& f)
     ADD_FAILURE() << "plain system_error, not durability_error: " << e.code().message();
   }
   return std::nullopt;
-}
-
-template <class F>
-std::error_code error_of(F&& f)
-{
-  try {
-    std::forward<F>(f)();
-  } catch (const std::system_error& e) {
-    return e.code();
-  }
-  return {};
 }
 
 } // namespace

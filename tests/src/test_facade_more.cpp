@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <async_test_support.hpp>
 #include <gtest/gtest.h>
 #include <memcached_server.hpp>
 #include <nlohmann/json.hpp>
@@ -19,32 +20,11 @@
 #include <thread>
 
 using namespace couchkv;
+using couchkv::test::io_thread;
+using couchkv::test::error_of;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct io_thread {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~io_thread()
-  {
-    guard.reset();
-    io.stop();
-    thread.join();
-  }
-};
-
-template <class F>
-std::error_code error_of(F&& f)
-{
-  try {
-    std::forward<F>(f)();
-  } catch (const std::system_error& e) {
-    return e.code();
-  }
-  return {};
-}
 
 mock::cluster_options options(std::uint32_t nodes, std::uint32_t replicas, std::chrono::milliseconds replication = 0ms,
                               std::chrono::milliseconds persistence = 0ms)

@@ -8,37 +8,17 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <async_test_support.hpp>
 #include <gtest/gtest.h>
 
 #include <thread>
 
 using namespace couchkv;
+using couchkv::test::io_thread;
+using couchkv::test::error_of;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct io_thread {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~io_thread()
-  {
-    guard.reset();
-    io.stop();
-    thread.join();
-  }
-};
-
-template <class F>
-std::error_code error_of(F&& f)
-{
-  try {
-    std::forward<F>(f)();
-  } catch (const std::system_error& e) {
-    return e.code();
-  }
-  return {};
-}
 
 std::string http_connstr(const mock::cluster& m, std::size_t node, const std::string& bucket = "default")
 {

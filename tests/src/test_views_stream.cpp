@@ -7,6 +7,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <async_test_support.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 using namespace couchkv;
+using couchkv::test::io_thread;
 using namespace std::chrono_literals;
 
 namespace {
@@ -71,18 +73,6 @@ struct mock_process {
     }
   }
   ~mock_process() { kill_now(); }
-};
-
-struct io_thread {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~io_thread()
-  {
-    guard.reset();
-    io.stop();
-    thread.join();
-  }
 };
 
 } // namespace
