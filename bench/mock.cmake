@@ -11,3 +11,10 @@ if(TARGET couchkv_mock)
   target_link_libraries(bench_endure PRIVATE couchkv_client couchkv_mock)
   couchkv_warnings(bench_endure)
 endif()
+
+# The completion token's cost: future vs callback vs coroutine through the facade (issue 9).
+if(TARGET couchkv_mock)
+  add_executable(bench_tokens bench_tokens.cpp)
+  target_link_libraries(bench_tokens PRIVATE couchkv_client couchkv_mock)
+  couchkv_warnings(bench_tokens)
+endif()

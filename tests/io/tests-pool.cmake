@@ -1,2 +1,2 @@
 couchkv_add_test(test_node_pool SOURCES io/test_node_pool.cpp LIBS couchkv_io
-                 LABELS integration io TIMEOUT 300)
+                 LABELS io TIMEOUT 300)
