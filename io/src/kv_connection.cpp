@@ -94,7 +94,11 @@ struct kv_connection::impl {
 
   std::function<void(const protocol::packet_view&)> server_request_cb;
   std::function<void(std::error_code)> close_cb;
-  connection_stats stats;
+  // Written on the strand, read by stats() from any thread: relaxed atomics (counters only).
+  struct counters {
+    std::atomic<std::uint64_t> completed{0}, timeouts{0}, cancelled{0}, orphans{0}, flushes{0};
+    void bump(std::atomic<std::uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  } stats;
 
   // The engine; every member function runs on the strand. `self` keeps the connection alive
   // across the asynchronous steps.
@@ -123,7 +127,12 @@ kv_connection::~kv_connection() = default;
 
 const bootstrap_result& kv_connection::bootstrap() const noexcept { return impl_->boot; }
 const std::string& kv_connection::last_error_detail() const noexcept { return impl_->detail; }
-connection_stats kv_connection::stats() const noexcept { return impl_->stats; }
+connection_stats kv_connection::stats() const noexcept
+{
+  const auto& c = impl_->stats;
+  constexpr auto r = std::memory_order_relaxed;
+  return {c.completed.load(r), c.timeouts.load(r), c.cancelled.load(r), c.orphans.load(r), c.flushes.load(r)};
+}
 const connection_settings& kv_connection::settings() const noexcept { return impl_->settings; }
 
 void kv_connection::on_server_request(std::function<void(const protocol::packet_view&)> cb)
@@ -152,7 +161,7 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
   if (op.deadline != clock::time_point::max()) deadlines.erase({op.deadline, opaque});
   auto slot = asio::get_associated_cancellation_slot(op.handler);
   if (slot.is_connected()) slot.clear();
-  ++stats.completed;
+  stats.bump(stats.completed);
   // complete() only runs inside one of our own completions (read, timer, cancellation, close), never
   // inside the caller's initiating call, so the handler may run inline when its executor allows
   // (the Asio rule for continuations): no queueing and no allocation on the common path.
@@ -173,7 +182,7 @@ void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
     auto now = clock::now();
     while (!m.deadlines.empty() && m.deadlines.begin()->first <= now) {
       auto opaque = m.deadlines.begin()->second;
-      ++m.stats.timeouts;
+      m.stats.bump(m.stats.timeouts);
       m.complete(*self, opaque, client_errc::timeout, {});
     }
     m.arm_timer(self);
@@ -188,7 +197,7 @@ void kv_connection::impl::flush(const std::shared_ptr<kv_connection>& self)
   queued.clear();
   queued_ops.clear();
   write_in_flight = true;
-  ++stats.flushes;
+  stats.bump(stats.flushes);
   auto on_written = [self](sys_error ec, std::size_t) {
     auto& m = *self->impl_;
     m.write_in_flight = false;
@@ -270,7 +279,7 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
       if (server_request_cb) server_request_cb(p);
     } else if (p.is_response()) {
       if (auto it = ops.find(p.opaque()); it == ops.end()) {
-        ++stats.orphans;
+        stats.bump(stats.orphans);
       } else if (!it->second.collected) {
         complete(*self, p.opaque(), {}, kv_response(p));
       } else if (p.hdr.key_len != 0 && p.hdr.specific == static_cast<std::uint16_t>(protocol::status::success)) {
@@ -331,7 +340,7 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
   else if (req.packet.size() < protocol::header_size) refuse = client_errc::invalid_argument;
   else if (req.deadline <= clock::now()) refuse = client_errc::timeout;
   if (refuse) {
-    if (refuse == client_errc::timeout) ++stats.timeouts;
+    if (refuse == client_errc::timeout) stats.bump(stats.timeouts);
     post_completion(handler_ex, std::move(handler), refuse, kv_response{});
     return;
   }
@@ -349,7 +358,7 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
       asio::dispatch(strand, [weak, opaque]() {
         auto s = weak.lock();
         if (!s || !s->impl_->ops.count(opaque)) return;
-        ++s->impl_->stats.cancelled;
+        s->impl_->stats.bump(s->impl_->stats.cancelled);
         s->impl_->complete(*s, opaque, client_errc::cancelled, {});
       });
     });
