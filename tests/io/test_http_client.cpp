@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 
 #include <gtest/gtest.h>
+#include <memcached_server.hpp>
 
 #include <atomic>
 #include <functional>
@@ -283,12 +284,8 @@ TEST_F(client_fixture, silent_server_times_out_at_the_deadline)
 
 TEST_F(client_fixture, refused_connection_is_connection_failed)
 {
-  std::uint16_t port = 0;
-  {
-    asio::io_context tmp;
-    tcp::acceptor a(tmp, {asio::ip::make_address("127.0.0.1"), 0});
-    port = a.local_endpoint().port();
-  } // closed: nobody listens there now
+  couchkv::test::refused_loopback_port refused; // bound, never listening: connections are refused
+  const auto port = refused.port();
   auto c = make(port);
   auto [ec, resp] = call(c, get("/pools"));
   EXPECT_EQ(ec, client_errc::connection_failed) << ec.message();

@@ -402,7 +402,8 @@ TEST(kv_connection_fake_peer, connection_refused_and_connect_timeout)
 {
   io_thread t;
   io::connection_settings s;
-  s.port = free_loopback_port(); // nobody listens
+  refused_loopback_port refused;
+  s.port = refused.port(); // nobody listens
   s.run_bootstrap = false;
   std::error_code ec;
   auto c = connect(t, s, &ec);

@@ -521,7 +521,8 @@ TEST(node_pool_fake_peer, server_requests_and_lost_connections_are_forwarded)
 TEST(node_pool_no_server, fails_fast_or_waits_until_the_deadline_and_honours_cancellation)
 {
   io_thread t;
-  auto port = free_loopback_port(); // nobody listens
+  refused_loopback_port refused;
+  auto port = refused.port(); // nobody listens, nobody can
   auto s = fake_pool(port, 2);
   s.wait_for_connection = false;
   auto before = io::node_pool::create(t.io.get_executor(), s);
@@ -573,7 +574,8 @@ TEST(node_pool_no_server, fails_fast_or_waits_until_the_deadline_and_honours_can
 TEST(node_pool_no_server, reconnect_attempts_back_off)
 {
   io_thread t;
-  auto s = fake_pool(free_loopback_port(), 1); // nobody listens
+  refused_loopback_port refused;
+  auto s = fake_pool(refused.port(), 1); // nobody listens, nobody can
   auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
   auto p = start(t, s, &ec);

@@ -19,6 +19,32 @@ extern char** environ;
 
 namespace couchkv::test {
 
+// A loopback port that refuses connections for as long as this object lives: the socket is bound
+// but never listens, so no other test running in parallel can take the port meanwhile (a port
+// that was merely free a moment ago can be).
+class refused_loopback_port {
+public:
+  refused_loopback_port()
+  {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~refused_loopback_port() { ::close(fd_); }
+  refused_loopback_port(const refused_loopback_port&) = delete;
+  refused_loopback_port& operator=(const refused_loopback_port&) = delete;
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+private:
+  int fd_{-1};
+  std::uint16_t port_{0};
+};
+
 inline std::uint16_t free_loopback_port()
 {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
