@@ -6,13 +6,7 @@ set -euo pipefail
 build=${1:?build dir}
 seq=${2:-20000}
 pipe=${3:-400000}
-# A free loopback port, without tools beyond bash (/dev/tcp fails to connect where nobody listens).
-port=0
-for _ in $(seq 50); do
-  p=$((20000 + RANDOM % 40000))
-  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { port=$p; break; }
-done
-[ "$port" != 0 ] || { echo "no free port found" >&2; exit 1; }
+source "$(dirname "$0")/free_port.sh"
 user=(); [ "$(id -u)" = 0 ] && user=(-u root)
 taskset -c 1 memcached -l 127.0.0.1 -p "$port" -U 0 -t 1 "${user[@]}" &
 server=$!
