@@ -118,14 +118,7 @@ void run_mutation(const std::shared_ptr<bucket_impl>& impl, request_spec spec, d
     run<Result>(impl, std::move(spec),
                 [impl, d, shared](std::error_code ec, Result r) {
                   if (ec) return std::move(*shared)(ec, std::move(r));
-                  detail::endure_spec e;
-                  e.key = r.key;
-                  e.cas = r.cas;
-                  e.token = r.token;
-                  e.persist_to = d.persist_to;
-                  e.replicate_to = d.replicate_to;
-                  e.check_removed = d.removal;
-                  e.timeout = d.timeout;
+                  detail::endure_spec e{r.key, r.cas, r.token, d.persist_to, d.replicate_to, d.removal, d.timeout};
                   auto result = std::make_shared<Result>(std::move(r));
                   detail::start_endure(impl, std::move(e), [shared, result](std::error_code dec, durability_outcome o) {
                     result->durability = std::move(o);
@@ -425,15 +418,7 @@ void async_bucket::start_endure(impl_ptr impl, mutation_result m, endure_options
 {
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
   if (auto ec = validate_key(m.key)) return std::move(done)(ec, {});
-  detail::endure_spec e;
-  e.key = m.key;
-  e.cas = m.cas;
-  e.token = m.token;
-  e.persist_to = o.persist_to;
-  e.replicate_to = o.replicate_to;
-  e.check_removed = o.check_removed;
-  e.timeout = o.timeout;
-  e.interval = o.interval;
+  detail::endure_spec e{m.key, m.cas, m.token, o.persist_to, o.replicate_to, o.check_removed, o.timeout, o.interval};
   auto shared = std::make_shared<detail::completion<endure_signature>>(std::move(done));
   detail::start_endure(impl, std::move(e), [shared, key = m.key, cas = m.cas](std::error_code ec, durability_outcome out) {
     std::move(*shared)(ec, endure_result{key, cas, std::move(out)});
