@@ -9,17 +9,19 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <cstring>
+#include <optional>
 #include <set>
-#include <unordered_map>
 #include <vector>
 
 namespace couchkv::io {
@@ -43,18 +45,107 @@ void dispatch_completion(const asio::any_io_executor& ex, Handler h, Args... arg
 {
   asio::dispatch(ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
 }
+
+struct pending {
+  asio::any_completion_handler<kv_connection::execute_signature> handler;
+  asio::any_io_executor handler_ex; // empty: the connection's own executor
+  clock::time_point deadline;
+  std::uint64_t seq; // position in the write order (see kv_connection::impl::written_upto)
+  // STAT answers with one packet per statistic and ends with an empty-key packet: the packets
+  // are gathered here (whole, header included) and delivered together with the terminator.
+  std::unique_ptr<protocol::byte_buffer> collected{};
+};
+
+// The operations in flight, by opaque. Opaques are ours to choose: they count up (wrapping after
+// 2^32, skipping 0), and an operation lives at index opaque % capacity of a power-of-two table, so a
+// lookup is one index and one compare, with no hashing and no allocation once the table has
+// grown. A new opaque whose place is taken (an old operation still waiting) is skipped; the table
+// doubles when half full, and doubling never makes two operations collide (equal modulo 2C implies
+// equal modulo C). A late response carries an opaque that is no longer in its place: an orphan.
+class op_table {
+public:
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+
+  pending* find(std::uint32_t opaque) noexcept
+  {
+    if (opaque == 0 || entries_.empty()) return nullptr;
+    auto& e = entries_[opaque & mask_];
+    return e.opaque == opaque ? &*e.op : nullptr;
+  }
+
+  // Stores the operation under a fresh opaque and returns the opaque. `op` stays valid until the
+  // next add() or take().
+  std::uint32_t add(pending op)
+  {
+    if ((size_ + 1) * 2 > entries_.size()) grow();
+    std::uint32_t opaque;
+    do {
+      opaque = ++next_;
+    } while (opaque == 0 || entries_[opaque & mask_].opaque != 0);
+    auto& e = entries_[opaque & mask_];
+    e.opaque = opaque;
+    e.op.emplace(std::move(op));
+    ++size_;
+    return opaque;
+  }
+
+  // Removes the operation (which must be there) and hands it over.
+  pending take(std::uint32_t opaque) noexcept
+  {
+    auto& e = entries_[opaque & mask_];
+    pending out(std::move(*e.op));
+    e.op.reset();
+    e.opaque = 0;
+    --size_;
+    return out;
+  }
+
+  template <class F>
+  void for_each(F&& f)
+  {
+    for (auto& e : entries_) {
+      if (e.opaque != 0) f(e.opaque, *e.op);
+    }
+  }
+
+private:
+  // Entries are constructed and destroyed in place, never assigned: Asio 1.81's
+  // any_completion_handler move assignment wraps the handler in itself without end.
+  struct entry {
+    std::uint32_t opaque{0}; // 0: free
+    std::optional<pending> op;
+  };
+  void grow()
+  {
+    std::vector<entry> bigger(std::max<std::size_t>(64, entries_.size() * 2));
+    std::size_t mask = bigger.size() - 1;
+    for (auto& e : entries_) {
+      if (e.opaque == 0) continue;
+      auto& to = bigger[e.opaque & mask];
+      to.opaque = e.opaque;
+      to.op.emplace(std::move(*e.op));
+    }
+    entries_ = std::move(bigger);
+    mask_ = mask;
+  }
+
+  std::vector<entry> entries_;
+  std::size_t mask_{0};
+  std::size_t size_{0};
+  std::uint32_t next_{0};
+};
+
+bool runs_on(const asio::any_io_executor& ex)
+{
+  if (const auto* io = ex.target<asio::io_context::executor_type>()) return io->running_in_this_thread();
+  if (const auto* s = ex.target<asio::strand<asio::any_io_executor>>()) return s->running_in_this_thread();
+  return false;
+}
+
 } // namespace
 
 struct kv_connection::impl {
-  struct pending {
-    asio::any_completion_handler<execute_signature> handler;
-    asio::any_io_executor handler_ex;
-    clock::time_point deadline;
-    bool written{false};
-    // STAT answers with one packet per statistic and ends with an empty-key packet: the packets
-    // are gathered here (whole, header included) and delivered together with the terminator.
-    std::unique_ptr<protocol::byte_buffer> collected{};
-  };
 
   impl(executor_type ex, connection_settings s) : settings(std::move(s)), socket(ex), timer(ex), resolver(ex)
   {
@@ -74,17 +165,23 @@ struct kv_connection::impl {
   std::string detail;
 
   // Nodes come from a pool owned by the connection: no malloc per operation once warm.
-  std::pmr::unsynchronized_pool_resource ops_memory;
-  std::pmr::unordered_map<std::uint32_t, pending> ops{&ops_memory};
-  std::pmr::set<std::pair<clock::time_point, std::uint32_t>> deadlines{&ops_memory};
+  op_table ops;
+  std::pmr::unsynchronized_pool_resource deadlines_memory;
+  std::pmr::set<std::pair<clock::time_point, std::uint32_t>> deadlines{&deadlines_memory};
   clock::time_point armed_for{clock::time_point::max()};
-  std::uint32_t next_opaque{0};
 
+  // Requests are numbered in the order their bytes go out. An operation "was written" (the server
+  // may have run it) when its number is at most written_upto, or while an asynchronous write
+  // that holds it is in flight (part of it may be on the wire): a failure then reports
+  // connection_closed, never the retry-safe not_connected.
   protocol::byte_buffer queued;   // requests waiting for the next flush
-  std::vector<std::uint32_t> queued_ops;
-  protocol::byte_buffer writing;  // the flush on the wire
-  std::vector<std::uint32_t> writing_ops;
+  std::uint64_t queued_last{0};   // number of the last request in `queued`
+  protocol::byte_buffer writing;  // the asynchronous write in flight
+  std::uint64_t writing_last{0};
+  std::uint64_t written_upto{0};
+  std::uint64_t next_seq{0};
   bool write_in_flight{false};
+  bool flush_scheduled{false};
 
   protocol::byte_buffer rbuf = protocol::byte_buffer(initial_read_buffer);
   std::size_t rstart{0};
@@ -94,15 +191,19 @@ struct kv_connection::impl {
 
   std::function<void(const protocol::packet_view&)> server_request_cb;
   std::function<void(std::error_code)> close_cb;
-  // Written on the strand, read by stats() from any thread: relaxed atomics (counters only).
+  // Written on the executor, read by stats() from any thread: relaxed atomics (counters only).
   struct counters {
     std::atomic<std::uint64_t> completed{0}, timeouts{0}, cancelled{0}, orphans{0}, flushes{0};
     void bump(std::atomic<std::uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
   } stats;
 
-  // The engine; every member function runs on the strand. `self` keeps the connection alive
+  // The engine; every member function runs on the connection's executor. `self` keeps the connection alive
   // across the asynchronous steps.
   void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response resp);
+  [[nodiscard]] bool was_written(const pending& op) const
+  {
+    return op.seq <= written_upto || (write_in_flight && op.seq <= writing_last);
+  }
   void arm_timer(const std::shared_ptr<kv_connection>& self);
   void flush(const std::shared_ptr<kv_connection>& self);
   void read(const std::shared_ptr<kv_connection>& self);
@@ -119,7 +220,7 @@ std::shared_ptr<kv_connection> kv_connection::create(asio::any_io_executor ex, c
 }
 
 kv_connection::kv_connection(asio::any_io_executor ex, connection_settings settings)
-    : strand_(asio::make_strand(ex)), strand_any_(strand_), impl_(std::make_unique<impl>(strand_, std::move(settings)))
+    : ex_(std::move(ex)), impl_(std::make_unique<impl>(ex_, std::move(settings)))
 {
 }
 
@@ -137,26 +238,24 @@ const connection_settings& kv_connection::settings() const noexcept { return imp
 
 void kv_connection::on_server_request(std::function<void(const protocol::packet_view&)> cb)
 {
-  asio::dispatch(strand_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
+  asio::dispatch(ex_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
     self->impl_->server_request_cb = std::move(cb);
   });
 }
 
 void kv_connection::on_close(std::function<void(std::error_code)> cb)
 {
-  asio::dispatch(strand_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
+  asio::dispatch(ex_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
     self->impl_->close_cb = std::move(cb);
   });
 }
 
-// ---- the engine (all on the strand) ----------------------------------------------------------
+// ---- the engine (all on the connection's executor) ----------------------------------------------------------
 
 void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response resp)
 {
-  auto it = ops.find(opaque);
-  if (it == ops.end()) return;
-  auto op = std::move(it->second);
-  ops.erase(it);
+  if (ops.find(opaque) == nullptr) return;
+  auto op = ops.take(opaque);
   c.in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (op.deadline != clock::time_point::max()) deadlines.erase({op.deadline, opaque});
   auto slot = asio::get_associated_cancellation_slot(op.handler);
@@ -164,8 +263,11 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
   stats.bump(stats.completed);
   // complete() only runs inside one of our own completions (read, timer, cancellation, close), never
   // inside the caller's initiating call, so the handler may run inline when its executor allows
-  // (the Asio rule for continuations): no queueing and no allocation on the common path.
-  dispatch_completion(op.handler_ex, std::move(op.handler), ec, std::move(resp));
+  // (the Asio rule for continuations): no queueing and no allocation on the common path. When the
+  // handler's executor is ours we are running on it already: call it directly, which is what
+  // dispatch would do after two type-erased hops.
+  if (!op.handler_ex) std::move(op.handler)(ec, std::move(resp));
+  else dispatch_completion(op.handler_ex, std::move(op.handler), ec, std::move(resp));
 }
 
 void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
@@ -192,28 +294,39 @@ void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
 void kv_connection::impl::flush(const std::shared_ptr<kv_connection>& self)
 {
   if (write_in_flight || queued.empty() || st == state::closed) return;
-  std::swap(writing, queued);
-  std::swap(writing_ops, queued_ops);
-  queued.clear();
-  queued_ops.clear();
-  write_in_flight = true;
   stats.bump(stats.flushes);
+  std::size_t sent = 0;
+  if (!tls) {
+    // Try the socket first (it is in non-blocking mode): a request usually fits in the send
+    // buffer, and writing it here saves an asynchronous operation, its posted completion and a
+    // pass through the scheduler per flush. Whatever is left (or an error, which the
+    // asynchronous write meets again and reports through fail()) goes the asynchronous way.
+    sys_error ec;
+    sent = socket.write_some(asio::buffer(queued), ec);
+    if (ec) sent = 0;
+    if (sent == queued.size()) {
+      written_upto = queued_last;
+      queued.clear();
+      return;
+    }
+  }
+  std::swap(writing, queued);
+  queued.clear();
+  writing_last = queued_last;
+  write_in_flight = true;
   auto on_written = [self](sys_error ec, std::size_t) {
     auto& m = *self->impl_;
-    m.write_in_flight = false;
     if (ec) {
       m.fail(self, client_errc::connection_closed, "write failed: " + ec.message());
       return;
     }
-    for (auto opaque : m.writing_ops) {
-      if (auto it = m.ops.find(opaque); it != m.ops.end()) it->second.written = true;
-    }
+    m.write_in_flight = false;
+    m.written_upto = m.writing_last;
     m.writing.clear();
-    m.writing_ops.clear();
     m.flush(self);
   };
   if (tls) asio::async_write(*tls, asio::buffer(writing), std::move(on_written));
-  else asio::async_write(socket, asio::buffer(writing), std::move(on_written));
+  else asio::async_write(socket, asio::buffer(writing) + sent, std::move(on_written));
 }
 
 void kv_connection::impl::read(const std::shared_ptr<kv_connection>& self)
@@ -278,12 +391,12 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
     if (p.magic_byte() == protocol::magic::server_request) {
       if (server_request_cb) server_request_cb(p);
     } else if (p.is_response()) {
-      if (auto it = ops.find(p.opaque()); it == ops.end()) {
+      if (auto* op = ops.find(p.opaque()); op == nullptr) {
         stats.bump(stats.orphans);
-      } else if (!it->second.collected) {
+      } else if (!op->collected) {
         complete(*self, p.opaque(), {}, kv_response(p));
       } else if (p.hdr.key_len != 0 && p.hdr.specific == static_cast<std::uint16_t>(protocol::status::success)) {
-        auto& gathered = *it->second.collected;
+        auto& gathered = *op->collected;
         if (gathered.size() + r.consumed > settings.limits.max_body_len) {
           // A server that never ends the list: fail the operation, not the memory.
           complete(*self, p.opaque(), client_errc::body_too_large, {});
@@ -292,7 +405,7 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
           gathered.insert(gathered.end(), raw, raw + r.consumed);
         }
       } else {
-        auto gathered = std::move(it->second.collected);
+        auto gathered = std::move(op->collected);
         complete(*self, p.opaque(), {}, kv_response(p.hdr, *gathered));
       }
     }
@@ -317,12 +430,11 @@ void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::
   // Each pending operation completes exactly once; whether it may have run decides the error.
   std::vector<std::pair<std::uint32_t, bool>> victims;
   victims.reserve(ops.size());
-  for (const auto& [opaque, op] : ops) victims.emplace_back(opaque, op.written);
+  ops.for_each([&](std::uint32_t opaque, const pending& op) { victims.emplace_back(opaque, was_written(op)); });
   for (auto [opaque, written] : victims) {
     complete(*self, opaque, written ? client_errc::connection_closed : client_errc::not_connected, {});
   }
   queued.clear();
-  queued_ops.clear();
   if (was_open && close_cb) {
     auto cb = std::move(close_cb);
     close_cb = nullptr;
@@ -341,32 +453,29 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
   else if (req.deadline <= clock::now()) refuse = client_errc::timeout;
   if (refuse) {
     if (refuse == client_errc::timeout) stats.bump(stats.timeouts);
-    post_completion(handler_ex, std::move(handler), refuse, kv_response{});
+    post_completion(handler_ex ? handler_ex : self->ex_, std::move(handler), refuse, kv_response{});
     return;
   }
-  std::uint32_t opaque;
-  do {
-    opaque = ++next_opaque;
-  } while (opaque == 0 || ops.count(opaque));
+  auto deadline = req.deadline;
+  auto seq = ++next_seq;
+  bool collect = static_cast<protocol::opcode>(req.packet[1]) == protocol::opcode::stat;
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  auto opaque = ops.add(pending{std::move(handler), std::move(handler_ex), deadline, seq,
+                                collect ? std::make_unique<protocol::byte_buffer>() : nullptr});
   protocol::store_be32(req.packet.data() + 12, opaque);
 
-  auto slot = asio::get_associated_cancellation_slot(handler);
   if (slot.is_connected()) {
     std::weak_ptr<kv_connection> weak = self;
-    slot.assign([weak, opaque, strand = self->strand_](asio::cancellation_type type) {
+    slot.assign([weak, opaque, ex = self->ex_](asio::cancellation_type type) {
       if (type == asio::cancellation_type::none) return;
-      asio::dispatch(strand, [weak, opaque]() {
+      // Posted: the handler must not run inside the emit() call of whoever cancels.
+      asio::post(ex, [weak, opaque]() {
         auto s = weak.lock();
-        if (!s || !s->impl_->ops.count(opaque)) return;
+        if (!s || s->impl_->ops.find(opaque) == nullptr) return;
         s->impl_->stats.bump(s->impl_->stats.cancelled);
         s->impl_->complete(*s, opaque, client_errc::cancelled, {});
       });
     });
-  }
-  auto deadline = req.deadline;
-  auto& added = ops.emplace(opaque, pending{std::move(handler), std::move(handler_ex), deadline, false, {}}).first->second;
-  if (static_cast<protocol::opcode>(req.packet[1]) == protocol::opcode::stat) {
-    added.collected = std::make_unique<protocol::byte_buffer>();
   }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (deadline != clock::time_point::max()) {
@@ -374,8 +483,19 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
     arm_timer(self);
   }
   queued.insert(queued.end(), req.packet.begin(), req.packet.end());
-  queued_ops.push_back(opaque);
-  if (!dispatching) flush(self);
+  queued_last = seq;
+  if (dispatching) return; // the read loop flushes once, after its last handler
+  if (ops.size() == 1) {
+    flush(self); // an idle connection: nothing to wait for, write now
+  } else if (!flush_scheduled) {
+    // Others are in flight: requests arriving in a burst (each dispatched here on its own) join
+    // one flush that runs after those already queued on the executor.
+    flush_scheduled = true;
+    asio::post(self->ex_, [self]() {
+      self->impl_->flush_scheduled = false;
+      self->impl_->flush(self);
+    });
+  }
 }
 
 asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection> self)
@@ -384,7 +504,7 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
   sys_error ec;
 
   // Resolve and connect, racing the connect timeout.
-  asio::steady_timer deadline(self->strand_);
+  asio::steady_timer deadline(self->ex_);
   deadline.expires_after(settings.connect_timeout);
   auto endpoints = co_await resolver.async_resolve(settings.host, std::to_string(settings.port),
                                                    asio::redirect_error(asio::use_awaitable, ec));
@@ -408,6 +528,8 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
     throw std::system_error(make_error_code(client_errc::connection_failed));
   }
   lowest().set_option(tcp::no_delay(true), ec);
+  // flush() writes directly when the socket takes the bytes and never blocks on it.
+  lowest().non_blocking(true, ec);
 
   if (tls) {
     const auto& name = settings.tls_server_name.empty() ? settings.host : settings.tls_server_name;
@@ -501,14 +623,14 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
 void kv_connection::start_connect(asio::any_completion_handler<connect_signature> handler,
                                   asio::any_io_executor handler_ex)
 {
-  asio::dispatch(strand_, [self = shared_from_this(), h = std::move(handler), hex = std::move(handler_ex)]() mutable {
+  asio::dispatch(ex_, [self = shared_from_this(), h = std::move(handler), hex = std::move(handler_ex)]() mutable {
     auto& m = *self->impl_;
     if (m.st != impl::state::idle) {
       post_completion(hex, std::move(h), std::error_code(client_errc::invalid_argument));
       return;
     }
     m.st = impl::state::connecting;
-    asio::co_spawn(self->strand_, m.connect(self),
+    asio::co_spawn(self->ex_, m.connect(self),
                    [self, h = std::move(h), hex = std::move(hex)](std::exception_ptr ex) mutable {
                      std::error_code ec;
                      if (ex) {
@@ -529,29 +651,35 @@ void kv_connection::start_connect(asio::any_completion_handler<connect_signature
 void kv_connection::start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
                                   asio::any_io_executor handler_ex)
 {
-  asio::dispatch(strand_, [self = shared_from_this(), req = std::move(req), h = std::move(handler),
-                           hex = std::move(handler_ex)]() mutable {
+  // A handler that completes on our executor is called directly (see complete()).
+  if (handler_ex == ex_) handler_ex = {};
+  if (runs_on(ex_)) { // what dispatch would do, without wrapping the call in a type-erased function
+    impl_->execute(shared_from_this(), std::move(req), std::move(handler), std::move(handler_ex));
+    return;
+  }
+  asio::dispatch(ex_, [self = shared_from_this(), req = std::move(req), h = std::move(handler),
+                       hex = std::move(handler_ex)]() mutable {
     self->impl_->execute(self, std::move(req), std::move(h), std::move(hex));
   });
 }
 
 void kv_connection::close()
 {
-  asio::dispatch(strand_, [self = shared_from_this()]() {
+  asio::dispatch(ex_, [self = shared_from_this()]() {
     self->impl_->fail(self, client_errc::connection_closed, "closed by the client");
   });
 }
 
 void kv_connection::close_gracefully()
 {
-  asio::dispatch(strand_, [self = shared_from_this()]() {
+  asio::dispatch(ex_, [self = shared_from_this()]() {
     auto& m = *self->impl_;
     if (m.st != impl::state::open) return;
     m.st = impl::state::draining; // execute() refuses new operations from now on
     self->open_.store(false, std::memory_order_release);
     // Poll for the last operation to finish; each has a deadline or will be answered.
     auto poll = std::make_shared<std::function<void()>>();
-    auto timer = std::make_shared<asio::steady_timer>(self->strand_);
+    auto timer = std::make_shared<asio::steady_timer>(self->ex_);
     *poll = [self, poll, timer]() {
       auto& mm = *self->impl_;
       if (mm.st == impl::state::closed) return;

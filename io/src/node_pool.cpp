@@ -98,14 +98,14 @@ struct node_pool::impl {
   };
 
   impl(executor_type ex, pool_settings s)
-      : settings(std::move(s)), strand(ex), waiter_timer(ex), health_timer(ex), rng(std::random_device{}())
+      : settings(std::move(s)), executor(ex), waiter_timer(ex), health_timer(ex), rng(std::random_device{}())
   {
     slots.reserve(settings.size);
     for (std::size_t i = 0; i < settings.size; ++i) slots.push_back(std::make_unique<slot>(ex));
   }
 
   pool_settings settings;
-  executor_type strand;
+  executor_type executor;
   std::vector<std::unique_ptr<slot>> slots;
   enum class state { idle, running, draining, closed } st{state::idle};
   std::size_t next_start{0}; // rotates the tie-break among equally loaded connections
@@ -134,7 +134,7 @@ struct node_pool::impl {
   std::atomic<std::uint64_t> health_checks{0};
   std::atomic<std::uint64_t> health_failures{0};
 
-  // The engine; every member function runs on the strand.
+  // The engine; every member function runs on the executor.
   void connect_slot(const std::shared_ptr<node_pool>& self, std::size_t i);
   void connected(const std::shared_ptr<node_pool>& self, std::size_t i, std::uint64_t gen, std::error_code ec);
   void connection_lost(const std::shared_ptr<node_pool>& self, std::size_t i, std::uint64_t gen, std::error_code why);
@@ -163,7 +163,7 @@ std::shared_ptr<node_pool> node_pool::create(asio::any_io_executor ex, pool_sett
 }
 
 node_pool::node_pool(asio::any_io_executor ex, pool_settings settings)
-    : strand_(asio::make_strand(ex)), impl_(std::make_unique<impl>(strand_, std::move(settings)))
+    : ex_(std::move(ex)), impl_(std::make_unique<impl>(ex_, std::move(settings)))
 {
 }
 
@@ -194,7 +194,7 @@ pool_stats node_pool::stats() const
 
 void node_pool::on_server_request(std::function<void(const protocol::packet_view&)> cb)
 {
-  asio::dispatch(strand_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
+  asio::dispatch(ex_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
     auto& m = *self->impl_;
     m.server_request_cb = std::move(cb);
     for (auto& s : m.slots) {
@@ -205,7 +205,7 @@ void node_pool::on_server_request(std::function<void(const protocol::packet_view
 
 void node_pool::on_close(std::function<void(std::error_code)> cb)
 {
-  asio::dispatch(strand_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
+  asio::dispatch(ex_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
     self->impl_->close_cb = std::move(cb);
   });
 }
@@ -220,16 +220,16 @@ void node_pool::impl::connect_slot(const std::shared_ptr<node_pool>& self, std::
   auto gen = ++s.gen;
   auto cs = settings.connection;
   cs.max_in_flight = settings.max_in_flight;
-  s.conn = kv_connection::create(strand.get_inner_executor(), std::move(cs));
+  s.conn = kv_connection::create(executor, std::move(cs));
   if (server_request_cb) s.conn->on_server_request(server_request_cb);
   std::weak_ptr<node_pool> weak = self;
-  // Both are dispatched to the connection's strand in this order: on_close is set before it can open.
+  // Both are dispatched to the executor in this order: on_close is set before it can open.
   s.conn->on_close([weak, i, gen](std::error_code why) {
     if (auto p = weak.lock()) {
-      asio::dispatch(p->strand_, [p, i, gen, why]() { p->impl_->connection_lost(p, i, gen, why); });
+      asio::dispatch(p->ex_, [p, i, gen, why]() { p->impl_->connection_lost(p, i, gen, why); });
     }
   });
-  s.conn->async_connect(asio::bind_executor(strand, [weak, i, gen](std::error_code ec) {
+  s.conn->async_connect(asio::bind_executor(executor, [weak, i, gen](std::error_code ec) {
     if (auto p = weak.lock()) p->impl_->connected(p, i, gen, ec);
   }));
 }
@@ -242,7 +242,7 @@ void node_pool::impl::connected(const std::shared_ptr<node_pool>& self, std::siz
   if (st != state::running) { // closing while it connected
     s.conn->close();
     s.st = slot::state::closed;
-    maybe_finish_graceful(self->strand_);
+    maybe_finish_graceful(self->ex_);
     return;
   }
   if (ec) {
@@ -288,7 +288,7 @@ void node_pool::impl::connection_lost(const std::shared_ptr<node_pool>& self, st
   open_count.fetch_sub(1, std::memory_order_relaxed);
   if (st != state::running) { // a graceful close finished on this connection
     s.st = slot::state::closed;
-    maybe_finish_graceful(self->strand_);
+    maybe_finish_graceful(self->ex_);
     return;
   }
   s.failures = 0;
@@ -414,7 +414,7 @@ void node_pool::impl::wait_for_connection(const std::shared_ptr<node_pool>& self
     cancel_slot.assign([weak, id](asio::cancellation_type type) {
       if (type == asio::cancellation_type::none) return;
       if (auto p = weak.lock()) {
-        asio::dispatch(p->strand_, [p, id]() { p->impl_->finish_waiter(id, client_errc::cancelled); });
+        asio::dispatch(p->ex_, [p, id]() { p->impl_->finish_waiter(id, client_errc::cancelled); });
       }
     });
   }
@@ -492,7 +492,7 @@ void node_pool::impl::health_tick(const std::shared_ptr<node_pool>& self)
     protocol::byte_buffer noop;
     protocol::append_noop(noop, 0);
     s.conn->async_execute(kv_request{std::move(noop), now + settings.health_check_timeout},
-                          asio::bind_executor(strand, [weak, i, gen = s.gen](std::error_code ec, kv_response r) {
+                          asio::bind_executor(executor, [weak, i, gen = s.gen](std::error_code ec, kv_response r) {
                             auto p = weak.lock();
                             if (!p) return;
                             auto& m = *p->impl_;
@@ -521,7 +521,7 @@ void node_pool::impl::health_tick(const std::shared_ptr<node_pool>& self)
 
 void node_pool::start_start(asio::any_completion_handler<start_signature> handler, asio::any_io_executor handler_ex)
 {
-  asio::dispatch(strand_, [self = shared_from_this(), h = std::move(handler), hex = std::move(handler_ex)]() mutable {
+  asio::dispatch(ex_, [self = shared_from_this(), h = std::move(handler), hex = std::move(handler_ex)]() mutable {
     auto& m = *self->impl_;
     if (m.st != impl::state::idle) {
       post_completion(hex, std::move(h), std::error_code(client_errc::invalid_argument));
@@ -537,7 +537,7 @@ void node_pool::start_start(asio::any_completion_handler<start_signature> handle
 void node_pool::start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
                               asio::any_io_executor handler_ex)
 {
-  asio::dispatch(strand_, [self = shared_from_this(), req = std::move(req), h = std::move(handler),
+  asio::dispatch(ex_, [self = shared_from_this(), req = std::move(req), h = std::move(handler),
                            hex = std::move(handler_ex)]() mutable {
     self->impl_->execute(self, std::move(req), std::move(h), std::move(hex));
   });
@@ -576,18 +576,18 @@ void node_pool::impl::maybe_finish_graceful(const executor_type& ex)
 
 void node_pool::close()
 {
-  asio::dispatch(strand_, [self = shared_from_this()]() {
+  asio::dispatch(ex_, [self = shared_from_this()]() {
     auto& m = *self->impl_;
     if (m.st == impl::state::closed) return;
     m.stop(client_errc::cancelled);
-    asio::post(self->strand_, [keep = std::move(m.keep_alive)]() {});
+    asio::post(self->ex_, [keep = std::move(m.keep_alive)]() {});
   });
 }
 
 void node_pool::start_close_gracefully(asio::any_completion_handler<close_signature> handler,
                                        asio::any_io_executor handler_ex)
 {
-  asio::dispatch(strand_, [self = shared_from_this(), h = std::move(handler), hex = std::move(handler_ex)]() mutable {
+  asio::dispatch(ex_, [self = shared_from_this(), h = std::move(handler), hex = std::move(handler_ex)]() mutable {
     auto& m = *self->impl_;
     if (m.st == impl::state::closed || m.st == impl::state::idle) {
       m.st = impl::state::closed;
@@ -617,7 +617,7 @@ void node_pool::start_close_gracefully(asio::any_completion_handler<close_signat
         break;
       }
     }
-    m.maybe_finish_graceful(self->strand_);
+    m.maybe_finish_graceful(self->ex_);
   });
 }
 

@@ -9,7 +9,11 @@
 //   - client_errc::not_connected when the connection is not open or died before the request was
 //     written (nothing was sent: safe to retry anywhere),
 //   - client_errc::connection_closed when it died after the request was written (it may have run).
-// All state lives on one strand; no mutex.
+//
+// The connection runs on the executor it is created with and adds no strand of its own (as
+// Beast's streams and Boost.Redis's connection): with one thread running the context nothing
+// more is needed; with several, pass a strand. Every entry point dispatches to that executor, so
+// it may be called from any thread. No mutex.
 #pragma once
 #include <couchkv/io/bootstrap.hpp>
 #include <couchkv/io/kv_response.hpp>
@@ -19,7 +23,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -67,7 +70,7 @@ struct connection_stats {
 
 class kv_connection : public std::enable_shared_from_this<kv_connection> {
 public:
-  using executor_type = asio::strand<asio::any_io_executor>;
+  using executor_type = asio::any_io_executor;
   using execute_signature = void(std::error_code, kv_response);
   using connect_signature = void(std::error_code);
 
@@ -76,7 +79,7 @@ public:
   kv_connection(const kv_connection&) = delete;
   kv_connection& operator=(const kv_connection&) = delete;
 
-  [[nodiscard]] executor_type get_executor() const noexcept { return strand_; }
+  [[nodiscard]] executor_type get_executor() const noexcept { return ex_; }
 
   // Resolve, connect, TLS handshake, bootstrap. On failure last_error_detail() says which step.
   template <class Token>
@@ -84,7 +87,7 @@ public:
   {
     return asio::async_initiate<Token, connect_signature>(
         [self = shared_from_this()](auto handler) {
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_any_);
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
           self->start_connect(asio::any_completion_handler<connect_signature>(std::move(handler)), std::move(ex));
         },
         token);
@@ -97,7 +100,7 @@ public:
         [self = shared_from_this()](auto handler, kv_request req) {
           // The completion executor is taken while the handler's type is still known (Asio 1.81's
           // type-erased completion executor cannot be posted to).
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_any_);
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
           self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
                               std::move(ex));
         },
@@ -109,9 +112,9 @@ public:
   // Refuse new operations, let those in flight finish (or time out), then close.
   void close_gracefully();
 
-  // Called on the strand for server-initiated requests (magic 0x82), e.g. clustermap pushes.
+  // Called on the executor for server-initiated requests (magic 0x82), e.g. clustermap pushes.
   void on_server_request(std::function<void(const protocol::packet_view&)> cb);
-  // Called once, on the strand, when an open connection dies (with the reason).
+  // Called once, on the executor, when an open connection dies (with the reason).
   void on_close(std::function<void(std::error_code)> cb);
 
   [[nodiscard]] bool is_open() const noexcept { return open_.load(std::memory_order_acquire); }
@@ -129,10 +132,7 @@ private:
   void start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
                      asio::any_io_executor handler_ex);
 
-  executor_type strand_;
-  // The strand, type-erased once: the default completion executor of every operation (converting
-  // strand_ per operation would allocate each time).
-  asio::any_io_executor strand_any_;
+  executor_type ex_;
   std::unique_ptr<impl> impl_;
   std::atomic<bool> open_{false};
   std::atomic<std::size_t> in_flight_{0};

@@ -12,7 +12,9 @@
 // Waiting (the default) is bounded: by the request's deadline and by max_connection_wait.
 //
 // The pool holds itself alive only while a graceful close is pending; dropping the last reference
-// closes every connection (like close()). All state lives on one strand; stats() reads atomics.
+// closes every connection (like close()). The pool and its connections run on the executor it is
+// created with (no strand of their own: pass a strand if several threads run the context); every
+// entry point dispatches there, so it may be called from any thread. stats() reads atomics.
 #pragma once
 #include <couchkv/io/kv_connection.hpp>
 
@@ -72,7 +74,7 @@ struct pool_stats {
 
 class node_pool : public std::enable_shared_from_this<node_pool> {
 public:
-  using executor_type = asio::strand<asio::any_io_executor>;
+  using executor_type = asio::any_io_executor;
   using execute_signature = kv_connection::execute_signature;
   using start_signature = void(std::error_code);
   using close_signature = void(std::error_code);
@@ -83,7 +85,7 @@ public:
   node_pool(const node_pool&) = delete;
   node_pool& operator=(const node_pool&) = delete;
 
-  [[nodiscard]] executor_type get_executor() const noexcept { return strand_; }
+  [[nodiscard]] executor_type get_executor() const noexcept { return ex_; }
 
   // Connects all N; completes when the first is up, or with the last error when every first
   // attempt failed (the pool keeps retrying either way, until closed).
@@ -92,7 +94,7 @@ public:
   {
     return asio::async_initiate<Token, start_signature>(
         [self = shared_from_this()](auto handler) {
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
           self->start_start(asio::any_completion_handler<start_signature>(std::move(handler)), std::move(ex));
         },
         token);
@@ -104,7 +106,7 @@ public:
     return asio::async_initiate<Token, execute_signature>(
         [self = shared_from_this()](auto handler, kv_request req) {
           // Taken while the handler's type is known (see kv_connection::async_execute).
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
           self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
                               std::move(ex));
         },
@@ -118,7 +120,7 @@ public:
   {
     return asio::async_initiate<Token, close_signature>(
         [self = shared_from_this()](auto handler) {
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
+          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
           self->start_close_gracefully(asio::any_completion_handler<close_signature>(std::move(handler)),
                                        std::move(ex));
         },
@@ -129,10 +131,10 @@ public:
   // Immediate: every pending operation completes with an error, no reconnects any more.
   void close();
 
-  // Server-initiated requests (clustermap pushes) from any connection; called on that connection's
-  // strand, the packet valid only during the call.
+  // Server-initiated requests (clustermap pushes) from any connection; called on the executor, the
+  // packet valid only during the call.
   void on_server_request(std::function<void(const protocol::packet_view&)> cb);
-  // Called on the pool's strand each time an open connection dies other than by close(); the pool
+  // Called on the executor each time an open connection dies other than by close(); the pool
   // replaces it by itself.
   void on_close(std::function<void(std::error_code)> cb);
 
@@ -148,7 +150,7 @@ private:
                      asio::any_io_executor handler_ex);
   void start_close_gracefully(asio::any_completion_handler<close_signature> handler, asio::any_io_executor handler_ex);
 
-  executor_type strand_;
+  executor_type ex_;
   std::unique_ptr<impl> impl_;
 };
 
