@@ -151,16 +151,17 @@ void cell(int port, int threads, int connections, int keys, const std::string& p
 
 int only(int port, const std::string& which, int ops)
 {
+  if (which != "facade-get" && which != "facade-set" && which != "facade-pipe" && which != "facade-mget") {
+    std::fprintf(stderr, "unknown client %s\n", which.c_str());
+    return 2;
+  }
   facade_client c(facade_connstr(port, 1), {}, 1);
   if (which == "facade-get") facade_windows(c, 1, 1, ops, facade_op::get);
   else if (which == "facade-set") facade_windows(c, 1, 1, ops, facade_op::upsert);
   else if (which == "facade-pipe") facade_windows(c, 1, batch, ops, facade_op::get);
-  else if (which == "facade-mget") {
+  else {
     latency l;
     facade_multi_gets(c, 1, batch, ops, l);
-  } else {
-    std::fprintf(stderr, "unknown client %s\n", which.c_str());
-    return 2;
   }
   return 0;
 }
