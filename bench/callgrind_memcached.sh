@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Client-side instructions per GET (valgrind --tool=callgrind, user space of the client process
-# only) for couchkv, libmemcached and the raw-socket floor, against a memcached it starts.
+# Client-side instructions per operation (valgrind --tool=callgrind, user space of the client
+# process only) for couchkv, libmemcached and the raw-socket floor, against a memcached it starts:
+# GET one at a time and pipelined, multi-get of 100 keys (per key), SET one at a time.
+# couchkv appears twice: io::kv_connection (bench_memcached) and the facade, async_bucket on a
+# memcached:// connection string (bench_matrix).
 # Each client runs twice (N1 and N2 operations); per-op = (I(N2) - I(N1)) / (N2 - N1), so the
 # start-up and connection set-up cancel out.
 # usage: bench/callgrind_memcached.sh <build-dir> [n1] [n2]
@@ -8,29 +11,48 @@ set -euo pipefail
 build=${1:?build dir}
 n1=${2:-2000}
 n2=${3:-12000}
-bin="$build/bench/bench_memcached"
 source "$(dirname "$0")/free_port.sh"
-user=(); [ "$(id -u)" = 0 ] && user=(-u root)
-memcached -l 127.0.0.1 -p "$port" -U 0 -t 1 "${user[@]}" &
-server=$!
+source "$(dirname "$0")/start_memcached.sh"
 tmp=$(mktemp -d)
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -rf "$tmp"' EXIT
-sleep 0.3
-"$bin" "$port" --only preload 0 # the keys every client reads
+trap 'stop_memcached; rm -rf "$tmp"' EXIT
+"$build/bench/bench_memcached" "$port" --only preload 0 # the keys every client reads
 instr() { # client ops -> total instructions
-  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bin" "$port" --only "$1" "$2" >/dev/null 2>"$tmp/err" || {
+  local bin=bench_memcached
+  [[ $1 == facade-* ]] && bin=bench_matrix
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$build/bench/$bin" "$port" --only "$1" "$2" >/dev/null 2>"$tmp/err" || {
     cat "$tmp/err" >&2
     exit 1
   }
   grep -E '^(summary|totals):' "$tmp/cg.out" | head -1 | awk '{print $2}'
 }
-echo "# $(date -u +%F) client-side instructions per GET (callgrind), N1=$n1 N2=$n2, memcached $(memcached -V | awk '{print $2}')"
 declare -A per
-for c in raw-seq couchkv-seq lmc-seq raw-pipe couchkv-pipe lmc-mget; do
-  a=$(instr "$c" "$n1")
-  b=$(instr "$c" "$n2")
-  per[$c]=$(( (b - a) / (n2 - n1) ))
-  printf '  %-13s %8d instructions/op\n' "$c" "${per[$c]}"
-done
-awk -v a="${per[couchkv-seq]}" -v b="${per[lmc-seq]}" -v c="${per[couchkv-pipe]}" -v d="${per[lmc-mget]}" \
-  'BEGIN { printf "ratios: sequential couchkv/libmemcached %.2f, pipelined couchkv/libmemcached-mget %.2f\n", a / b, c / d }'
+row() { # client description
+  local a b
+  a=$(instr "$1" "$n1")
+  b=$(instr "$1" "$n2")
+  per[$1]=$(( (b - a) / (n2 - n1) ))
+  printf '  %-13s %8d instructions/op   %s\n' "$1" "${per[$1]}" "$2"
+}
+echo "# $(date -u +%F) client-side instructions per operation (callgrind), N1=$n1 N2=$n2, memcached $memcached_version"
+echo "GET, one at a time"
+row raw-seq "raw socket"
+row couchkv-seq "couchkv io::kv_connection"
+row facade-get "couchkv async_bucket::get"
+row lmc-seq "libmemcached memcached_get"
+echo "GET, 100 in flight / multi-get of 100 (per key)"
+row raw-pipe "raw socket, batches of 100"
+row couchkv-pipe "couchkv io::kv_connection, 100 in flight"
+row facade-pipe "couchkv async_bucket::get, 100 in flight"
+row facade-mget "couchkv async_bucket::get_multi of 100"
+row lmc-mget "libmemcached memcached_mget of 100"
+echo "SET, one at a time (100-byte values)"
+row raw-set "raw socket"
+row couchkv-set "couchkv io::kv_connection"
+row facade-set "couchkv async_bucket::upsert (binary)"
+row lmc-set "libmemcached memcached_set"
+ratio() { awk -v a="${per[$1]}" -v b="${per[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
+echo "couchkv / libmemcached (issue 9's goal: at most 0.50)"
+echo "  GET one at a time     kv_connection $(ratio couchkv-seq lmc-seq), facade $(ratio facade-get lmc-seq)"
+echo "  GET pipelined / mget  kv_connection $(ratio couchkv-pipe lmc-mget), facade $(ratio facade-pipe lmc-mget)"
+echo "  multi-get of 100      facade get_multi $(ratio facade-mget lmc-mget)"
+echo "  SET one at a time     kv_connection $(ratio couchkv-set lmc-set), facade $(ratio facade-set lmc-set)"

@@ -18,3 +18,10 @@ if(TARGET couchkv_mock)
   target_link_libraries(bench_tokens PRIVATE couchkv_client couchkv_mock)
   couchkv_warnings(bench_tokens)
 endif()
+
+# GET through the facade against the mock, next to a raw socket on the mock's KV port (issue 9).
+if(TARGET couchkv_mock)
+  add_executable(bench_mock_get bench_mock_get.cpp)
+  target_link_libraries(bench_mock_get PRIVATE couchkv_client couchkv_mock)
+  couchkv_warnings(bench_mock_get)
+endif()

@@ -7,12 +7,8 @@ build=${1:?build dir}
 seq=${2:-20000}
 pipe=${3:-400000}
 source "$(dirname "$0")/free_port.sh"
-user=(); [ "$(id -u)" = 0 ] && user=(-u root)
-taskset -c 1 memcached -l 127.0.0.1 -p "$port" -U 0 -t 1 "${user[@]}" &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
-sleep 0.3
-echo "# $(date -u +%F) $(nproc) vCPUs, $(uname -r), memcached $(memcached -V | awk '{print $2}')"
+source "$(dirname "$0")/start_memcached.sh"
+echo "# $(date -u +%F) $(nproc) vCPUs, $(uname -r), memcached $memcached_version"
 for placement in "1:same CPU (client 1, server 1)" "0:split (client 0, server 1)"; do
   cpu=${placement%%:*}
   echo "## placement: ${placement#*:}"
