@@ -110,8 +110,7 @@ void run_mutation(const std::shared_ptr<bucket_impl>& impl, request_spec spec, d
   asio::dispatch(impl->executor(), [impl, spec = std::move(spec), d, done = std::move(done), convert]() mutable {
     std::string why;
     if (auto ec = detail::durability_possible(*impl, spec.key, d.persist_to, d.replicate_to, why)) {
-      impl->last_error = error_context{};
-      impl->last_error.server_message = why;
+      impl->set_last_failure_detail(std::move(why));
       return std::move(done)(ec, Result{}); // refused before the mutation: nothing was applied
     }
     auto shared = std::make_shared<detail::completion<void(std::error_code, Result)>>(std::move(done));
@@ -133,7 +132,7 @@ void run_mutation(const std::shared_ptr<bucket_impl>& impl, request_spec spec, d
 
 const std::string& async_bucket::name() const { return impl_->name(); }
 asio::any_io_executor async_bucket::get_executor() const { return impl_ ? impl_->executor() : asio::any_io_executor{}; }
-error_context async_bucket::last_error() const { return impl_ ? impl_->last_error : error_context{}; }
+error_context async_bucket::last_error() const { return impl_ ? impl_->last_error() : error_context{}; }
 void async_bucket::close()
 {
   if (impl_) impl_->close();

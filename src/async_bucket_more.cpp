@@ -179,8 +179,7 @@ void async_bucket::start_observe(impl_ptr impl, std::string key, common_options 
   auto shared_done = std::make_shared<detail::completion<observe_signature>>(std::move(done));
   asio::dispatch(impl->executor(), [impl, key = std::move(key), o, shared_done]() mutable {
     if (impl->is_ketama()) {
-      impl->last_error = error_context{};
-      impl->last_error.server_message = "memcached buckets have no replicas to observe";
+      impl->set_last_failure_detail("memcached buckets have no replicas to observe");
       return std::move(*shared_done)(make_error_code(client_errc::feature_not_available), {});
     }
     // The master always; every replica the current map has (none known yet: the master only,

@@ -41,8 +41,7 @@ io::http_request make_request(std::string method, std::string target, const view
 
 void remember(bucket_impl& impl, std::string detail)
 {
-  impl.last_error = error_context{};
-  impl.last_error.server_message = std::move(detail);
+  impl.set_last_failure_detail(std::move(detail));
 }
 
 // The error of a design-document response: transport, then HTTP status with the server's body.

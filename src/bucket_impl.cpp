@@ -521,7 +521,7 @@ void bucket_impl::finish(std::shared_ptr<op> o, std::error_code ec, io::kv_respo
   ctx.endpoint = o->endpoint;
   ctx.vbucket = o->vbucket;
   if (resp.status() != status::success && resp.datatype() & 0x01) ctx.server_message = std::string(resp.value_string());
-  if (ec || resp.status() != status::success) last_error = ctx;
+  if (ec || resp.status() != status::success) set_last_error(ctx);
   auto done = std::move(o->done);
   done(ec, std::move(resp), std::move(ctx));
 }

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -104,9 +105,28 @@ public:
     auto cfg = tracker_.current();
     return is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama);
   }
-  error_context last_error;
+  // The last failure's details: recorded on the strand, read from any thread (async_bucket::last_error).
+  void set_last_error(error_context e)
+  {
+    std::lock_guard lock(last_error_m_);
+    last_error_ = std::move(e);
+  }
+  // A failure found before any request was sent: only a message.
+  void set_last_failure_detail(std::string message)
+  {
+    error_context e;
+    e.server_message = std::move(message);
+    set_last_error(std::move(e));
+  }
+  [[nodiscard]] error_context last_error() const
+  {
+    std::lock_guard lock(last_error_m_);
+    return last_error_;
+  }
 
 private:
+  mutable std::mutex last_error_m_;
+  error_context last_error_;
   struct op;
   // One pool of kv_pool_size connections per data node (io::node_pool: least-loaded choice,
   // reconnect with backoff, NOOP health checks). It fails fast with not_connected while it has

@@ -196,6 +196,28 @@ TEST(async_bucket, failover_during_a_stream_completes_every_operation_exactly_on
   for (int i = 0; i < 2000; i += 97) EXPECT_EQ(f.bucket.get("fo::" + std::to_string(i)).get().value, R"({"x":1})");
 }
 
+// last_error() is documented for any thread, while the bucket's strand records each failure.
+TEST(async_bucket, last_error_can_be_read_while_operations_fail)
+{
+  mock_fixture f;
+  constexpr int n = 2000;
+  std::atomic<int> completions{0};
+  std::promise<void> all;
+  for (int i = 0; i < n; ++i) {
+    f.bucket.get("missing::" + std::to_string(i), {}, [&](std::error_code, get_result) {
+      if (++completions == n) all.set_value();
+    });
+  }
+  auto done = all.get_future();
+  while (done.wait_for(0s) != std::future_status::ready) {
+    auto e = f.bucket.last_error();
+    if (e.status != 0) {
+      ASSERT_EQ(e.status, static_cast<std::uint16_t>(protocol::status::key_enoent)) << e.endpoint;
+    }
+  }
+  EXPECT_EQ(f.bucket.last_error().status, static_cast<std::uint16_t>(protocol::status::key_enoent));
+}
+
 TEST(async_bucket, open_bucket_errors_are_clear)
 {
   mock::cluster mock;
