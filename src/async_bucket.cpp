@@ -3,6 +3,7 @@
 #include "fan_out.hpp"
 
 #include <couchkv/async_bucket.hpp>
+#include <couchkv/io/executor.hpp>
 #include <couchkv/protocol/errors.hpp>
 #include <couchkv/protocol/mutation_token.hpp>
 #include <couchkv/protocol/request.hpp>
@@ -11,6 +12,8 @@
 #include <mutex>
 
 namespace couchkv {
+
+bool detail::running_on(const asio::any_io_executor& ex) noexcept { return io::running_on(ex); }
 
 using protocol::opcode;
 using protocol::status;
@@ -215,19 +218,22 @@ void async_bucket::start_get_replica(impl_ptr impl, std::string key, replica_opt
   for (std::size_t i = 1; i <= n; ++i) {
     run<get_result>(impl, make(i),
                     [state](std::error_code ec, get_result r) {
-                      std::lock_guard lock(state->m); // the callbacks run on the bucket strand; cheap insurance
-                      --state->left;
-                      if (!state->done) return;
-                      if (!ec) {
-                        std::move (*state->done)({}, std::move(r));
-                        state->done.reset();
-                      } else {
-                        state->last = ec;
-                        if (state->left == 0) {
-                          std::move (*state->done)(state->last, {});
+                      // The winner is taken under the lock and completed outside it: the handler
+                      // may run inline and must not run holding our mutex.
+                      std::optional<detail::completion<get_signature>> winner;
+                      std::error_code result_ec;
+                      {
+                        std::lock_guard lock(state->m); // the callbacks run on the bucket strand; cheap insurance
+                        --state->left;
+                        if (!state->done) return;
+                        if (ec) state->last = ec;
+                        if (!ec || state->left == 0) {
+                          winner.emplace(std::move(*state->done)); // constructed, never assigned (Asio 1.81's any_completion_handler move assignment recurses)
                           state->done.reset();
+                          result_ec = ec ? state->last : std::error_code{};
                         }
                       }
+                      if (winner) std::move(*winner)(result_ec, ec ? get_result{} : std::move(r));
                     },
                     convert);
   }

@@ -418,6 +418,7 @@ void bucket_impl::execute(request_spec spec, request_done done)
   o->deadline = io::clock::now() + timeout;
   o->spec = std::move(spec);
   o->done = std::move(done);
+  if (strand_.running_in_this_thread()) return attempt(std::move(o)); // dispatch, minus the wrapping
   asio::dispatch(strand_, [self = shared_from_this(), o] { self->attempt(o); });
 }
 
@@ -454,8 +455,10 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
   protocol::byte_buffer packet;
   o->vbucket = vb;
   o->spec.encode(packet, {.key = o->spec.key, .vbucket = vb});
+  // The pool runs on strand_ (see connection_for), so its completion already arrives there: no
+  // bind_executor, which would convert the strand to a new any_io_executor per operation.
   conn->async_execute({std::move(packet), o->deadline},
-                      asio::bind_executor(strand_, [self = shared_from_this(), o](std::error_code ec, io::kv_response r) {
+                      [self = shared_from_this(), o](std::error_code ec, io::kv_response r) {
                         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
                         if (ec == client_errc::not_connected || ec == client_errc::queue_full) {
                           auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false},
@@ -492,7 +495,7 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
                                                     o->attempts, left);
                         if (d.reason != retry_reason::none) return self->retry(o, d, {});
                         self->finish(o, {}, std::move(r));
-                      }));
+                      });
 }
 
 void bucket_impl::retry(std::shared_ptr<op> o, retry_decision d, std::error_code final_ec)

@@ -25,6 +25,13 @@ inline constexpr use_future_t use_future{};
 
 namespace detail {
 
+// Nonzero while this thread is inside an operation's initiating function (initiate() below):
+// whatever completes there is posted, so a handler never runs before its initiating call returns.
+inline thread_local int initiating = 0;
+
+// Is this thread running inside `ex` (its io_context's thread, or its strand) right now?
+[[nodiscard]] bool running_on(const asio::any_io_executor& ex) noexcept;
+
 // A type-erased handler plus the executor it must run on (taken while its type was known: Asio
 // 1.81 cannot post to a type-erased completion executor).
 template <class Signature>
@@ -38,9 +45,16 @@ public:
       : handler_(std::move(h)), executor_(std::move(ex))
   {
   }
-  // Never runs the handler inline: it may start new operations.
+  // Runs the handler at once when that is what dispatch would do (this thread is in the handler's
+  // executor) and the operation's initiating call has returned; otherwise posts it. Completing
+  // from the read loop of the connection (the common case) thus costs no trip through the
+  // scheduler, and requests the handler starts there leave in the same write.
   void operator()(std::error_code ec, Args... args) &&
   {
+    if (initiating == 0 && running_on(executor_)) {
+      std::move(handler_)(ec, std::move(args)...);
+      return;
+    }
     auto ex = executor_;
     asio::post(ex, [h = std::move(handler_), ec, ... a = std::move(args)]() mutable { std::move(h)(ec, std::move(a)...); });
   }
@@ -60,6 +74,12 @@ auto initiate(Token&& token, const asio::any_io_executor& fallback, Start start,
   return asio::async_initiate<Token, Signature>(
       [fallback, start](auto handler, auto&&... a) mutable {
         asio::any_io_executor ex = asio::get_associated_executor(handler, fallback);
+        struct guard {
+          guard() noexcept { ++initiating; }
+          ~guard() { --initiating; }
+          guard(const guard&) = delete;
+          guard& operator=(const guard&) = delete;
+        } g;
         start(completion<Signature>(asio::any_completion_handler<Signature>(std::move(handler)), std::move(ex)),
               std::forward<decltype(a)>(a)...);
       },

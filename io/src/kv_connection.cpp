@@ -1,4 +1,5 @@
 #include <couchkv/io/kv_connection.hpp>
+#include <couchkv/io/executor.hpp>
 
 #include <memory_resource>
 #include <couchkv/protocol/errors.hpp>
@@ -9,13 +10,11 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -135,13 +134,6 @@ private:
   std::size_t size_{0};
   std::uint32_t next_{0};
 };
-
-bool runs_on(const asio::any_io_executor& ex)
-{
-  if (const auto* io = ex.target<asio::io_context::executor_type>()) return io->running_in_this_thread();
-  if (const auto* s = ex.target<asio::strand<asio::any_io_executor>>()) return s->running_in_this_thread();
-  return false;
-}
 
 } // namespace
 
@@ -653,7 +645,7 @@ void kv_connection::start_execute(kv_request req, asio::any_completion_handler<e
 {
   // A handler that completes on our executor is called directly (see complete()).
   if (handler_ex == ex_) handler_ex = {};
-  if (runs_on(ex_)) { // what dispatch would do, without wrapping the call in a type-erased function
+  if (running_on(ex_)) { // what dispatch would do, without wrapping the call in a type-erased function
     impl_->execute(shared_from_this(), std::move(req), std::move(handler), std::move(handler_ex));
     return;
   }

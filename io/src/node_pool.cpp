@@ -1,4 +1,5 @@
 #include <couchkv/io/node_pool.hpp>
+#include <couchkv/io/executor.hpp>
 #include <couchkv/protocol/errors.hpp>
 #include <couchkv/protocol/request.hpp>
 
@@ -537,6 +538,10 @@ void node_pool::start_start(asio::any_completion_handler<start_signature> handle
 void node_pool::start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
                               asio::any_io_executor handler_ex)
 {
+  if (running_on(ex_)) { // what dispatch would do, without the type-erased wrapping
+    impl_->execute(shared_from_this(), std::move(req), std::move(handler), std::move(handler_ex));
+    return;
+  }
   asio::dispatch(ex_, [self = shared_from_this(), req = std::move(req), h = std::move(handler),
                            hex = std::move(handler_ex)]() mutable {
     self->impl_->execute(self, std::move(req), std::move(h), std::move(hex));

@@ -506,6 +506,9 @@ TEST(node_pool_fake_peer, server_requests_and_lost_connections_are_forwarded)
   p->async_start([&](std::error_code ec) { started.set_value(ec); });
   ASSERT_FALSE(started.get_future().get());
 
+  // The client's connect can complete before the node's accept handler ran: a push sent before
+  // then would go to nobody.
+  ASSERT_TRUE(eventually([&] { return node.accepted() == 1; }));
   protocol::byte_buffer push;
   protocol::append_server_request(push, {.op = protocol::server_opcode::clustermap_change_notification});
   node.send_to_all(push);

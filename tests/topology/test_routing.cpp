@@ -4,6 +4,9 @@
 #include <couchkv/topology/routing.hpp>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <thread>
 #include <openssl/evp.h>
 
 using namespace couchkv::topology;
@@ -75,6 +78,32 @@ TEST(routing, ketama_lookup_wraps_past_the_last_point)
   }
   EXPECT_TRUE(found_wrap);
   EXPECT_EQ(ketama_router{}.node_for("x"), 0u);
+}
+
+TEST(routing, ketama_with_one_server_sends_every_key_to_it)
+{
+  // node_for() skips the hash when one server owns the whole continuum; the answer must be the
+  // one the continuum gives.
+  ketama_router k({{"only:11211", 7}});
+  for (int i = 0; i < 1000; ++i) {
+    auto key = "key-" + std::to_string(i);
+    auto h = ketama_router::hash(key);
+    const auto& c = k.continuum();
+    auto it = std::lower_bound(c.begin(), c.end(), h, [](const auto& p, std::uint32_t v) { return p.value < v; });
+    EXPECT_EQ((it == c.end() ? c.front() : *it).node, 7u);
+    EXPECT_EQ(k.node_for(key), 7u);
+  }
+}
+
+TEST(routing, ketama_hash_is_md5_on_every_thread)
+{
+  // The digest context is per thread: hashes computed on another thread agree.
+  std::uint32_t here = ketama_router::hash("a-key");
+  std::uint32_t there = 0;
+  std::thread([&] { there = ketama_router::hash("a-key"); }).join();
+  EXPECT_EQ(here, there);
+  // MD5("") = d41d8cd98f00b204e9800998ecf8427e; the point is its first four bytes, little-endian.
+  EXPECT_EQ(ketama_router::hash(""), 0xd98c1dd4u);
 }
 
 TEST(routing, ketama_libvbucket_eight_node_checksum_6_2)

@@ -20,11 +20,22 @@ constexpr std::array<std::uint32_t, 256> make_crc_table() noexcept
 }
 constexpr auto crc_table = make_crc_table();
 
+// OpenSSL 3 looks the algorithm up by name on every EVP_Digest(..., EVP_md5(), ...): that lookup
+// cost more than the digest. The algorithm is fetched once and each thread keeps one context.
 std::array<unsigned char, 16> md5(std::string_view s) noexcept
 {
+  static EVP_MD* const algorithm = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  struct context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local context c;
   std::array<unsigned char, 16> d{};
   unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), d.data(), &len, EVP_md5(), nullptr);
+  if (algorithm == nullptr || c.ctx == nullptr || EVP_DigestInit_ex2(c.ctx, algorithm, nullptr) != 1 ||
+      EVP_DigestUpdate(c.ctx, s.data(), s.size()) != 1 || EVP_DigestFinal_ex(c.ctx, d.data(), &len) != 1) {
+    EVP_Digest(s.data(), s.size(), d.data(), &len, EVP_md5(), nullptr); // the slow way still works
+  }
   return d;
 }
 
@@ -75,6 +86,8 @@ ketama_router::ketama_router(std::vector<std::pair<std::string, std::uint32_t>> 
     }
   }
   std::stable_sort(points_.begin(), points_.end(), [](const point& a, const point& b) { return a.value < b.value; });
+  one_node_ = !points_.empty() && std::all_of(points_.begin(), points_.end(),
+                                              [&](const point& p) { return p.node == points_.front().node; });
 }
 
 std::uint32_t ketama_router::hash(std::string_view key) noexcept { return point_of(md5(key), 0); }
@@ -82,6 +95,7 @@ std::uint32_t ketama_router::hash(std::string_view key) noexcept { return point_
 std::uint32_t ketama_router::node_for(std::string_view key) const noexcept
 {
   if (points_.empty()) return 0;
+  if (one_node_) return points_.front().node; // every key lands there: no need to hash it
   auto h = hash(key);
   auto it = std::lower_bound(points_.begin(), points_.end(), h,
                              [](const point& p, std::uint32_t v) { return p.value < v; });

@@ -41,6 +41,7 @@ public:
 
 private:
   std::vector<point> points_;
+  bool one_node_{false}; // a single server owns the whole continuum
 };
 
 } // namespace couchkv::topology
