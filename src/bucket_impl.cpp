@@ -26,7 +26,7 @@ struct bucket_impl::op {
 };
 
 bucket_impl::bucket_impl(asio::any_io_executor ex, bucket_settings settings)
-    : strand_(asio::make_strand(ex)), settings_(std::move(settings)), poll_timer_(strand_), stream_timer_(strand_)
+    : strand_(asio::make_strand(ex)), strand_any_(strand_), settings_(std::move(settings)), poll_timer_(strand_), stream_timer_(strand_)
 {
   if (is_memcached()) {
     std::vector<std::pair<std::string, std::uint32_t>> servers;
@@ -337,7 +337,28 @@ void bucket_impl::connect_node(const std::string& identity, const std::string& h
   nc.pool->async_start(asio::detached);
 }
 
-io::node_pool* bucket_impl::connection_for(std::size_t node_index, std::string& endpoint)
+io::node_pool* bucket_impl::connection_for(std::size_t node_index, std::string& endpoint,
+                                           const std::shared_ptr<const topology::bucket_config>& cfg)
+{
+  // What a node index resolved to is kept until the config changes (held here, so its address
+  // cannot be reused by a newer one): no strings built and no map searched per operation.
+  if (routes_config_ != cfg) {
+    routes_.clear();
+    routes_config_ = cfg;
+  }
+  if (node_index < routes_.size() && routes_[node_index].pool != nullptr) {
+    endpoint = routes_[node_index].endpoint;
+    return routes_[node_index].pool;
+  }
+  auto* pool = resolve_connection(node_index, endpoint);
+  if (pool != nullptr) {
+    if (routes_.size() <= node_index) routes_.resize(node_index + 1);
+    routes_[node_index] = {pool, endpoint};
+  }
+  return pool;
+}
+
+io::node_pool* bucket_impl::resolve_connection(std::size_t node_index, std::string& endpoint)
 {
   std::string identity, host;
   std::uint16_t port = 0;
@@ -447,7 +468,7 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
     }
     node = static_cast<std::size_t>(n);
   }
-  auto* conn = connection_for(node, o->endpoint);
+  auto* conn = connection_for(node, o->endpoint, cfg);
   if (!conn) {
     auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining);
     return retry(o, d, {});

@@ -74,7 +74,8 @@ public:
   bucket_impl(asio::any_io_executor ex, bucket_settings settings);
   ~bucket_impl();
 
-  [[nodiscard]] asio::any_io_executor executor() const { return strand_; }
+  // Type-erased once: converting strand_ per call would allocate every time.
+  [[nodiscard]] const asio::any_io_executor& executor() const { return strand_any_; }
   [[nodiscard]] const std::string& name() const noexcept { return settings_.bucket; }
   [[nodiscard]] std::chrono::milliseconds kv_timeout() const noexcept { return settings_.cs.options.kv_timeout; }
   [[nodiscard]] bool is_memcached() const noexcept { return settings_.cs.scheme == topology::scheme::memcached; }
@@ -144,18 +145,27 @@ private:
   void retry(std::shared_ptr<op> o, retry_decision d, std::error_code final_ec);
   void finish(std::shared_ptr<op> o, std::error_code ec, io::kv_response resp);
   void apply_config(std::string_view json, const std::string& origin);
-  io::node_pool* connection_for(std::size_t node_index, std::string& endpoint);
+  io::node_pool* connection_for(std::size_t node_index, std::string& endpoint,
+                                const std::shared_ptr<const topology::bucket_config>& cfg);
+  io::node_pool* resolve_connection(std::size_t node_index, std::string& endpoint);
   void connect_node(const std::string& identity, const std::string& host, std::uint16_t port);
   void watch(const std::shared_ptr<io::node_pool>& p);
   void poll_config();
   io::connection_settings connection_settings_for(const std::string& host, std::uint16_t port) const;
 
   asio::strand<asio::any_io_executor> strand_;
+  asio::any_io_executor strand_any_;
   bucket_settings settings_;
   topology::config_tracker tracker_;
   topology::ketama_router ketama_;
   std::vector<std::pair<std::string, std::uint16_t>> static_nodes_; // memcached://
   std::map<std::string, node_conn> conns_;
+  struct route {
+    io::node_pool* pool{nullptr}; // owned by conns_
+    std::string endpoint;
+  };
+  std::vector<route> routes_; // by node index, valid for routes_config_ (see connection_for)
+  std::shared_ptr<const topology::bucket_config> routes_config_;
   std::optional<protocol::error_map> error_map_; // from the bootstrap connection
   std::map<std::string, std::shared_ptr<io::http_client>> http_clients_;
   std::size_t http_rr_{0};
