@@ -3,6 +3,8 @@
 #include <couchkv/cluster.hpp>
 #include <couchkv/protocol/errors.hpp>
 
+#include <mutex>
+
 namespace couchkv {
 
 struct cluster::impl {
@@ -10,11 +12,26 @@ struct cluster::impl {
   topology::connection_string cs;
   credentials creds;
   std::shared_ptr<asio::ssl::context> ssl;
+
+  // Written by open_bucket's completion on the io thread, read by last_error_detail() anywhere.
+  void set_last_error(std::string e)
+  {
+    std::lock_guard lock(m);
+    last_error = std::move(e);
+  }
+  std::string get_last_error() const
+  {
+    std::lock_guard lock(m);
+    return last_error;
+  }
+
+private:
+  mutable std::mutex m;
   std::string last_error;
 };
 
 cluster::cluster(asio::any_io_executor ex, std::string connection_string, credentials creds)
-    : impl_(std::make_unique<impl>())
+    : impl_(std::make_shared<impl>())
 {
   topology::config_error err;
   auto cs = topology::parse_connection_string(connection_string, err);
@@ -39,7 +56,7 @@ cluster::cluster(cluster&&) noexcept = default;
 cluster& cluster::operator=(cluster&&) noexcept = default;
 
 asio::any_io_executor cluster::get_executor() const { return impl_->ex; }
-std::string cluster::last_error_detail() const { return impl_->last_error; }
+std::string cluster::last_error_detail() const { return impl_ ? impl_->get_last_error() : std::string{}; }
 
 void cluster::start_open(std::string bucket, detail::completion<open_signature> done)
 {
@@ -50,15 +67,15 @@ void cluster::start_open(std::string bucket, detail::completion<open_signature> 
   s.bucket = bucket.empty() ? impl_->cs.bucket : bucket;
   s.ssl = impl_->ssl;
   if (s.bucket.empty() && impl_->cs.scheme != topology::scheme::memcached) {
-    impl_->last_error = "no bucket named (neither in the connection string nor in open_bucket)";
+    impl_->set_last_error("no bucket named (neither in the connection string nor in open_bucket)");
     return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }
   auto b = std::make_shared<detail::bucket_impl>(impl_->ex, std::move(s));
   auto shared_done = std::make_shared<detail::completion<open_signature>>(std::move(done));
-  auto* self = impl_.get();
-  b->open([b, shared_done, self](std::error_code ec, std::string detail) {
+  std::weak_ptr<impl> weak = impl_;
+  b->open([b, shared_done, weak](std::error_code ec, std::string detail) {
     if (ec) {
-      self->last_error = detail;
+      if (auto self = weak.lock()) self->set_last_error(std::move(detail));
       b->close();
       std::move(*shared_done)(ec, async_bucket{});
       return;

@@ -43,13 +43,16 @@ public:
                                             std::move(bucket));
   }
 
-  // Why the last open_bucket failed ("SCRAM-SHA512 authentication: AuthError ...").
+  // Why the last open_bucket failed ("SCRAM-SHA512 authentication: AuthError ..."). Safe from
+  // any thread.
   [[nodiscard]] std::string last_error_detail() const;
 
 private:
   void start_open(std::string bucket, detail::completion<open_signature> done);
   struct impl;
-  std::unique_ptr<impl> impl_;
+  // Shared so that an open_bucket still in flight can record its error after the cluster object
+  // is gone (it holds a weak reference; the error then goes nowhere).
+  std::shared_ptr<impl> impl_;
 };
 
 } // namespace couchkv

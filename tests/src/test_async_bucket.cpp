@@ -218,6 +218,27 @@ TEST(async_bucket, last_error_can_be_read_while_operations_fail)
   EXPECT_EQ(f.bucket.last_error().status, static_cast<std::uint16_t>(protocol::status::key_enoent));
 }
 
+TEST(async_bucket, a_cluster_may_go_away_while_open_bucket_fails)
+{
+  // The failing open records its error on the cluster from the io thread; the cluster object is
+  // gone by then (ASan would see a use after free), and last_error_detail() may be read while an
+  // open is failing (TSan would see a race).
+  mock::cluster mock;
+  mock.start();
+  io_thread t;
+  std::future<async_bucket> pending;
+  {
+    cluster gone(t.io.get_executor(), mock.connection_string(), {"default", "wrong"});
+    pending = gone.open_bucket();
+  }
+  EXPECT_EQ(error_of([&] { pending.get(); }), errc::authentication_failure);
+  cluster here(t.io.get_executor(), mock.connection_string(), {"default", "wrong"});
+  auto opening = here.open_bucket();
+  while (opening.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) (void)here.last_error_detail();
+  EXPECT_EQ(error_of([&] { opening.get(); }), errc::authentication_failure);
+  EXPECT_NE(here.last_error_detail().find("authentication"), std::string::npos) << here.last_error_detail();
+}
+
 TEST(async_bucket, open_bucket_errors_are_clear)
 {
   mock::cluster mock;
