@@ -189,8 +189,8 @@ struct kv_connection::impl {
     void bump(std::atomic<std::uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
   } stats;
 
-  // The engine; every member function runs on the connection's executor. `self` keeps the connection alive
-  // across the asynchronous steps.
+  // The engine; every member function runs on the connection's executor. `self` keeps the
+  // connection alive across the asynchronous steps.
   void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response resp);
   [[nodiscard]] bool was_written(const pending& op) const
   {
@@ -242,7 +242,7 @@ void kv_connection::on_close(std::function<void(std::error_code)> cb)
   });
 }
 
-// ---- the engine (all on the connection's executor) ----------------------------------------------------------
+// ---- the engine (all on the connection's executor) ------------------------------------------
 
 void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response resp)
 {
