@@ -130,7 +130,16 @@ struct cluster::impl {
   void build_buckets();
   void assign_map(bucket_state& b);
   nlohmann::json config_object(const bucket_state& b) const;
-  std::string config_json(const bucket_state& b) const { return config_object(b).dump(); }
+  // Every change of nodes or maps makes a new revision, so (epoch, rev) names the text.
+  const std::string& config_json(const bucket_state& b) const
+  {
+    if (b.config_epoch != epoch || b.config_rev != rev) {
+      b.config_text = config_object(b).dump();
+      b.config_epoch = epoch;
+      b.config_rev = rev;
+    }
+    return b.config_text;
+  }
   void push_configs(); // to KV sessions that asked for pushes and to HTTP config streams
   void start_node(std::size_t i);
   void stop_node(std::size_t i);

@@ -55,6 +55,11 @@ struct bucket_state {
   std::vector<vbucket_state> vbs;       // couchbase buckets
   std::vector<doc_map> node_docs;       // memcached buckets: one store per node
   std::map<protocol::scram::hash, protocol::scram::credentials> scram;
+  // The serialized config of (epoch, rev): NOT_MY_VBUCKET carries it, and thousands of those in
+  // a row after a failover must not each build it again (Couchbase Server keeps it too).
+  mutable std::string config_text;
+  mutable std::int64_t config_epoch{-1};
+  mutable std::int64_t config_rev{-1};
 #ifdef COUCHKV_MOCK_HAVE_VIEWS
   std::unique_ptr<views::engine> views; // couchbase buckets only: memcached buckets have no views
 #endif
