@@ -25,3 +25,10 @@ if(TARGET couchkv_mock)
   target_link_libraries(bench_mock_get PRIVATE couchkv_client couchkv_mock)
   couchkv_warnings(bench_mock_get)
 endif()
+
+# A burst of operations on a bucket whose connections are still coming up (issue 9).
+if(TARGET couchkv_mock)
+  add_executable(bench_cold_start bench_cold_start.cpp)
+  target_link_libraries(bench_cold_start PRIVATE couchkv_client couchkv_mock)
+  couchkv_warnings(bench_cold_start)
+endif()

@@ -134,6 +134,15 @@ private:
   // no open connection, and retry.hpp decides what happens next.
   struct node_conn {
     std::shared_ptr<io::node_pool> pool;
+    // Operations the pool turned away (not_connected) while it had no connection: each waits on
+    // its backoff timer, which wake() cuts short when a connection comes up or the config
+    // changes. An entry is stale once its operation has run another attempt (attempts moved on).
+    struct parked_op {
+      std::weak_ptr<op> o;
+      std::uint32_t attempts;
+    };
+    std::vector<parked_op> parked;
+    std::size_t parked_live{0}; // entries left by the last pruning
   };
 
   void try_http_bootstrap(std::size_t index, std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
@@ -144,12 +153,15 @@ private:
   void attempt(std::shared_ptr<op> o);
   void retry(std::shared_ptr<op> o, retry_decision d, std::error_code final_ec);
   void finish(std::shared_ptr<op> o, std::error_code ec, io::kv_response resp);
+  void not_sent(const std::shared_ptr<op>& o, bool not_connected);
+  void park(node_conn& nc, const std::shared_ptr<op>& o);
+  static void wake(node_conn& nc);
   void apply_config(std::string_view json, const std::string& origin);
   io::node_pool* connection_for(std::size_t node_index, std::string& endpoint,
                                 const std::shared_ptr<const topology::bucket_config>& cfg);
   io::node_pool* resolve_connection(std::size_t node_index, std::string& endpoint);
   void connect_node(const std::string& identity, const std::string& host, std::uint16_t port);
-  void watch(const std::shared_ptr<io::node_pool>& p);
+  void watch(const std::shared_ptr<io::node_pool>& p, const std::string& identity);
   void poll_config();
   io::connection_settings connection_settings_for(const std::string& host, std::uint16_t port) const;
 

@@ -127,6 +127,7 @@ struct node_pool::impl {
 
   std::function<void(const protocol::packet_view&)> server_request_cb;
   std::function<void(std::error_code)> close_cb;
+  std::function<void()> open_cb;
 
   std::atomic<std::size_t> open_count{0};
   std::atomic<std::size_t> waiting_count{0};
@@ -211,6 +212,18 @@ void node_pool::on_close(std::function<void(std::error_code)> cb)
   });
 }
 
+void node_pool::on_open(std::function<void()> cb)
+{
+  asio::dispatch(ex_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
+    self->impl_->open_cb = std::move(cb);
+  });
+}
+
+bool node_pool::has_open_connection() const noexcept
+{
+  return impl_->open_count.load(std::memory_order_relaxed) != 0;
+}
+
 // ---- connections: connect, lose, back off, reconnect ----------------------------------------
 
 void node_pool::impl::connect_slot(const std::shared_ptr<node_pool>& self, std::size_t i)
@@ -269,6 +282,7 @@ void node_pool::impl::connected(const std::shared_ptr<node_pool>& self, std::siz
   open_count.fetch_add(1, std::memory_order_relaxed);
   complete_start({});
   drain_waiters();
+  if (open_cb) open_cb(); // last: it may close the pool
 }
 
 void node_pool::impl::mark_closed(slot& s)

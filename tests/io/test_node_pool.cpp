@@ -488,14 +488,19 @@ TEST(node_pool_fake_peer, close_fails_every_pending_operation_once_and_stops_rec
   EXPECT_EQ(node.accepted(), 2);
 }
 
-TEST(node_pool_fake_peer, server_requests_and_lost_connections_are_forwarded)
+TEST(node_pool_fake_peer, server_requests_opened_and_lost_connections_are_forwarded)
 {
   fake_node node;
   io_thread t;
   auto p = io::node_pool::create(t.io.get_executor(), fake_pool(node.port(), 1));
   std::promise<std::uint8_t> pushed;
   std::promise<std::error_code> lost;
-  std::atomic<int> pushes{0}, losses{0};
+  std::atomic<int> pushes{0}, losses{0}, opens{0};
+  EXPECT_FALSE(p->has_open_connection());
+  p->on_open([&] {
+    EXPECT_TRUE(p->has_open_connection()); // called once the connection counts as open
+    ++opens;
+  });
   p->on_server_request([&](const protocol::packet_view& pkt) {
     if (pushes++ == 0) pushed.set_value(pkt.hdr.opcode);
   });
@@ -505,6 +510,8 @@ TEST(node_pool_fake_peer, server_requests_and_lost_connections_are_forwarded)
   std::promise<std::error_code> started;
   p->async_start([&](std::error_code ec) { started.set_value(ec); });
   ASSERT_FALSE(started.get_future().get());
+  EXPECT_TRUE(p->has_open_connection());
+  EXPECT_TRUE(eventually([&] { return opens.load() == 1; }));
 
   // The client's connect can complete before the node's accept handler ran: a push sent before
   // then would go to nobody.
@@ -517,8 +524,10 @@ TEST(node_pool_fake_peer, server_requests_and_lost_connections_are_forwarded)
   node.drop_all();
   EXPECT_EQ(lost.get_future().get(), client_errc::connection_closed);
   ASSERT_TRUE(eventually([&] { return p->stats().reconnects == 1 && p->stats().open_connections == 1; }));
+  EXPECT_TRUE(eventually([&] { return opens.load() == 2; })); // the replacement is announced too
   EXPECT_FALSE(run(*p, get_packet("again")).first);
   p->close();
+  EXPECT_EQ(opens.load(), 2);
 }
 
 TEST(node_pool_no_server, fails_fast_or_waits_until_the_deadline_and_honours_cancellation)

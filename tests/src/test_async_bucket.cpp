@@ -2,6 +2,8 @@
 // and against real memcached processes (memcached-bucket mode).
 #include <couchkv/cluster.hpp>
 #include <couchkv/protocol/errors.hpp>
+#include <couchkv/topology/config.hpp>
+#include <couchkv/topology/routing.hpp>
 #include <couchkv_mock/cluster.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -164,6 +166,86 @@ TEST(async_bucket, temporary_failures_are_retried_and_timeouts_say_why)
   f.mock.drop_next(1);
   ec = error_of([&] { f.bucket.upsert("tmp", "{}", {.timeout = 200ms}).get(); });
   EXPECT_EQ(ec, errc::ambiguous_timeout); // it was sent: it may have been applied
+}
+
+// Keys whose vBucket node `node` holds as active now (from the mock's own config).
+static std::vector<std::string> keys_on_node(const mock::cluster& m, int node, int count)
+{
+  topology::config_error err;
+  auto cfg = topology::parse_config(m.config_json("default"), "127.0.0.1", err);
+  std::vector<std::string> keys;
+  for (int i = 0; static_cast<int>(keys.size()) < count; ++i) {
+    auto k = "node" + std::to_string(node) + "::" + std::to_string(i);
+    if (topology::node_for_vbucket(*cfg->vbmap, topology::vbucket_of(k, cfg->vbmap->num_vbuckets()), 0) == node) {
+      keys.push_back(std::move(k));
+    }
+  }
+  return keys;
+}
+
+// An operation whose node has no connection waits for one (or for a new config) instead of
+// retrying on a doubling timer: a burst on a pool that is still connecting would otherwise go
+// round in waves that delay the very handshake it waits for (bench_cold_start measures that).
+// The retry count shows which: on a timer, 1.5 s of backoff is about 11 retries.
+TEST(async_bucket, an_operation_for_a_stopped_node_waits_for_it_instead_of_polling)
+{
+  mock_fixture f;
+  auto key = keys_on_node(f.mock, 1, 1).at(0);
+  f.bucket.upsert(key, "{}").get();
+  f.mock.stop_node(1);
+  auto ec = error_of([&] { f.bucket.get(key, {.timeout = 1500ms}).get(); });
+  EXPECT_EQ(ec, errc::timeout);
+  auto e = f.bucket.last_error();
+  EXPECT_EQ(e.last_retry_reason, retry_reason::node_not_available);
+  // Connection lost once, parked, maybe woken by the stopped node's config, then the deadline.
+  EXPECT_GE(e.retries, 1u);
+  EXPECT_LE(e.retries, 5u);
+}
+
+// ... and goes as soon as the node is back.
+TEST(async_bucket, operations_waiting_for_a_stopped_node_go_when_it_restarts)
+{
+  mock_fixture f;
+  auto keys = keys_on_node(f.mock, 1, 50);
+  for (const auto& k : keys) f.bucket.upsert(k, "{}").get();
+  f.mock.stop_node(1);
+  std::vector<std::future<get_result>> gets;
+  for (const auto& k : keys) gets.push_back(f.bucket.get(k, {.timeout = 20s}));
+  std::this_thread::sleep_for(300ms); // they find no connection and wait
+  auto t0 = std::chrono::steady_clock::now();
+  f.mock.restart_node(1);
+  for (auto& g : gets) EXPECT_EQ(g.get().value, "{}");
+  // Well before their deadline: a waiting operation that missed the wake-up would time out.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
+// ... or goes elsewhere when the config moves its vBucket (failover promotes a replica).
+TEST(async_bucket, operations_waiting_for_a_stopped_node_follow_a_failover)
+{
+  mock_fixture f;
+  auto keys = keys_on_node(f.mock, 1, 50);
+  for (const auto& k : keys) f.bucket.upsert(k, "{}", {.replicate_to = 1}).get();
+  f.mock.stop_node(1);
+  std::vector<std::future<get_result>> gets;
+  for (const auto& k : keys) gets.push_back(f.bucket.get(k, {.timeout = 20s}));
+  std::this_thread::sleep_for(300ms);
+  auto t0 = std::chrono::steady_clock::now();
+  f.mock.failover(1);
+  for (auto& g : gets) EXPECT_EQ(g.get().value, "{}");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
+// ... and closing the bucket ends the wait at once.
+TEST(async_bucket, closing_the_bucket_completes_operations_waiting_for_a_node)
+{
+  mock_fixture f;
+  auto key = keys_on_node(f.mock, 1, 1).at(0);
+  f.mock.stop_node(1);
+  auto get = f.bucket.get(key, {.timeout = 30s});
+  std::this_thread::sleep_for(300ms);
+  f.bucket.close();
+  ASSERT_EQ(get.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(error_of([&] { get.get(); }), errc::request_canceled);
 }
 
 TEST(async_bucket, failover_during_a_stream_completes_every_operation_exactly_once)

@@ -137,6 +137,12 @@ public:
   // Called on the executor each time an open connection dies other than by close(); the pool
   // replaces it by itself.
   void on_close(std::function<void(std::error_code)> cb);
+  // Called on the executor each time a connection comes up (the first and every replacement), after
+  // the operations waiting for one were given to it. Lets a caller that does not wait in the pool
+  // (wait_for_connection off) retry at once instead of on a timer.
+  void on_open(std::function<void()> cb);
+  // Safe from any thread: some connection is open now.
+  [[nodiscard]] bool has_open_connection() const noexcept;
 
   // Safe from any thread.
   [[nodiscard]] pool_stats stats() const;
