@@ -1,5 +1,7 @@
 #include "bucket_impl.hpp"
 
+#include <couchkv/io/executor.hpp>
+
 #include <couchkv/protocol/errors.hpp>
 #include <couchkv/protocol/request.hpp>
 
@@ -26,7 +28,10 @@ struct bucket_impl::op {
 };
 
 bucket_impl::bucket_impl(asio::any_io_executor ex, bucket_settings settings)
-    : strand_(asio::make_strand(ex)), strand_any_(strand_), settings_(std::move(settings)), poll_timer_(strand_), stream_timer_(strand_)
+    : strand_(settings.single_threaded ? ex : asio::any_io_executor(asio::make_strand(ex))),
+      settings_(std::move(settings)),
+      poll_timer_(strand_),
+      stream_timer_(strand_)
 {
   if (is_memcached()) {
     std::vector<std::pair<std::string, std::uint32_t>> servers;
@@ -448,7 +453,7 @@ void bucket_impl::execute(request_spec spec, request_done done)
   o->deadline = io::clock::now() + timeout;
   o->spec = std::move(spec);
   o->done = std::move(done);
-  if (strand_.running_in_this_thread()) return attempt(std::move(o)); // dispatch, minus the wrapping
+  if (io::running_on(strand_)) return attempt(std::move(o)); // dispatch, minus the wrapping
   asio::dispatch(strand_, [self = shared_from_this(), o] { self->attempt(o); });
 }
 

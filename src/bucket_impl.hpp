@@ -1,5 +1,6 @@
 // Internal: one open bucket. Owns the connections (one per data node), the config tracker and the
-// router; sends each request to the right node and retries per retry.hpp. All state on one strand.
+// router; sends each request to the right node and retries per retry.hpp. All state on one strand
+// (or on the executor itself, when the application promised a single io thread).
 #pragma once
 #include "retry.hpp"
 
@@ -34,6 +35,7 @@ struct bucket_settings {
   std::string password;
   std::string bucket;
   std::shared_ptr<asio::ssl::context> ssl; // couchbases:// only
+  bool single_threaded{false};             // cluster_options::single_threaded: no strand
 };
 
 enum class target { active, replica };
@@ -74,8 +76,8 @@ public:
   bucket_impl(asio::any_io_executor ex, bucket_settings settings);
   ~bucket_impl();
 
-  // Type-erased once: converting strand_ per call would allocate every time.
-  [[nodiscard]] const asio::any_io_executor& executor() const { return strand_any_; }
+  // The strand (or the executor, single-threaded) everything of this bucket runs on.
+  [[nodiscard]] const asio::any_io_executor& executor() const { return strand_; }
   [[nodiscard]] const std::string& name() const noexcept { return settings_.bucket; }
   [[nodiscard]] std::chrono::milliseconds kv_timeout() const noexcept { return settings_.cs.options.kv_timeout; }
   [[nodiscard]] bool is_memcached() const noexcept { return settings_.cs.scheme == topology::scheme::memcached; }
@@ -165,8 +167,9 @@ private:
   void poll_config();
   io::connection_settings connection_settings_for(const std::string& host, std::uint16_t port) const;
 
-  asio::strand<asio::any_io_executor> strand_;
-  asio::any_io_executor strand_any_;
+  // A strand of the cluster's executor, or that executor itself with single_threaded. Type-erased
+  // once: converting a typed strand to any_io_executor per call would allocate every time.
+  asio::any_io_executor strand_;
   bucket_settings settings_;
   topology::config_tracker tracker_;
   topology::ketama_router ketama_;

@@ -12,6 +12,7 @@ struct cluster::impl {
   topology::connection_string cs;
   credentials creds;
   std::shared_ptr<asio::ssl::context> ssl;
+  cluster_options options;
 
   // Written by open_bucket's completion on the io thread, read by last_error_detail() anywhere.
   void set_last_error(std::string e)
@@ -51,6 +52,12 @@ cluster::cluster(asio::any_io_executor ex, std::string connection_string, creden
   }
 }
 
+cluster::cluster(asio::any_io_executor ex, std::string connection_string, credentials creds, cluster_options options)
+    : cluster(std::move(ex), std::move(connection_string), std::move(creds))
+{
+  impl_->options = options;
+}
+
 cluster::~cluster() = default;
 cluster::cluster(cluster&&) noexcept = default;
 cluster& cluster::operator=(cluster&&) noexcept = default;
@@ -66,6 +73,7 @@ void cluster::start_open(std::string bucket, detail::completion<open_signature> 
   s.password = impl_->creds.password;
   s.bucket = bucket.empty() ? impl_->cs.bucket : bucket;
   s.ssl = impl_->ssl;
+  s.single_threaded = impl_->options.single_threaded;
   if (s.bucket.empty() && impl_->cs.scheme != topology::scheme::memcached) {
     impl_->set_last_error("no bucket named (neither in the connection string nor in open_bucket)");
     return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});

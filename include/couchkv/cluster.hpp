@@ -20,6 +20,16 @@ struct credentials {
   std::string password;
 };
 
+struct cluster_options {
+  // A promise that one thread, at most, runs the executor's execution context (an io_context run
+  // by one thread). A bucket then runs on that executor itself instead of on a strand of it, which
+  // saves a strand pass per socket completion (about a fifth of the instructions of a GET; see
+  // bench/RESULTS.md). Operations may still be started from any thread: each is posted to the
+  // executor (a strand would take a burst from another thread in fewer passes). Broken promise,
+  // data race: leave it false if several threads run the context.
+  bool single_threaded{false};
+};
+
 class cluster {
 public:
   using open_signature = void(std::error_code, async_bucket);
@@ -27,6 +37,7 @@ public:
   // Throws std::system_error (topology::config_errc) when the connection string is malformed; the
   // message names the offending part.
   cluster(asio::any_io_executor ex, std::string connection_string, credentials creds);
+  cluster(asio::any_io_executor ex, std::string connection_string, credentials creds, cluster_options options);
   ~cluster();
   cluster(cluster&&) noexcept;
   cluster& operator=(cluster&&) noexcept;

@@ -30,11 +30,11 @@ using namespace std::chrono_literals;
 namespace {
 
 struct mock_fixture {
-  explicit mock_fixture(mock::cluster_options o = {}) : mock(std::move(o))
+  explicit mock_fixture(mock::cluster_options o = {}, cluster_options co = {}) : mock(std::move(o))
   {
     mock.start();
     c.emplace(t.io.get_executor(), mock.connection_string() + "?kv_timeout=2s&config_poll_interval=100ms",
-              credentials{"default", "password"});
+              credentials{"default", "password"}, co);
     bucket = c->open_bucket().get();
   }
   ~mock_fixture() { bucket.close(); }
@@ -248,9 +248,9 @@ TEST(async_bucket, closing_the_bucket_completes_operations_waiting_for_a_node)
   EXPECT_EQ(error_of([&] { get.get(); }), errc::request_canceled);
 }
 
-TEST(async_bucket, failover_during_a_stream_completes_every_operation_exactly_once)
+namespace {
+void failover_during_a_stream(mock_fixture& f)
 {
-  mock_fixture f;
   constexpr int n = 20000;
   std::atomic<int> ok{0}, failed{0}, completions{0};
   std::vector<std::atomic<int>> seen(n);
@@ -276,6 +276,43 @@ TEST(async_bucket, failover_during_a_stream_completes_every_operation_exactly_on
   // Failover re-routes through NOT_MY_VBUCKET and the pushed config: nothing needs to fail.
   EXPECT_EQ(failed.load(), 0) << "first error: " << first_error;
   for (int i = 0; i < 2000; i += 97) EXPECT_EQ(f.bucket.get("fo::" + std::to_string(i)).get().value, R"({"x":1})");
+}
+} // namespace
+
+TEST(async_bucket, failover_during_a_stream_completes_every_operation_exactly_once)
+{
+  mock_fixture f;
+  failover_during_a_stream(f);
+}
+
+// cluster_options::single_threaded: the bucket runs on the io_context's executor itself (no
+// strand of its own; io_thread runs the context on one thread) and operations may still be started
+// from any thread.
+TEST(async_bucket, single_threaded_buckets_run_on_the_given_executor)
+{
+  mock_fixture f({}, cluster_options{.single_threaded = true});
+  EXPECT_TRUE(f.bucket.get_executor() == asio::any_io_executor(f.t.io.get_executor()));
+  {
+    mock_fixture strand;
+    EXPECT_FALSE(strand.bucket.get_executor() == asio::any_io_executor(strand.t.io.get_executor()));
+  }
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 2; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i) f.bucket.upsert("st::" + std::to_string(t) + "::" + std::to_string(i), "{}").get();
+    });
+  }
+  for (int i = 0; i < 200; ++i) f.bucket.get_multi({"st::0::" + std::to_string(i), "st::1::" + std::to_string(i)}).get();
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(f.bucket.get("st::0::499").get().value, "{}");
+  EXPECT_EQ(f.bucket.get("st::1::499").get().value, "{}");
+}
+
+// ... and the 20,000-operation stream through a failover and a rebalance completes exactly once.
+TEST(async_bucket, single_threaded_failover_during_a_stream_completes_every_operation_exactly_once)
+{
+  mock_fixture f({}, cluster_options{.single_threaded = true});
+  failover_during_a_stream(f);
 }
 
 // last_error() is documented for any thread, while the bucket's strand records each failure.
