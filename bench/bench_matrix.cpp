@@ -14,7 +14,8 @@
 //   bench_matrix PORT [keys]                 keys per client and cell (default 200000)
 //   bench_matrix PORT --only <client> OPS    one client alone, for callgrind_memcached.sh:
 //                                            facade-get, facade-set (one at a time),
-//                                            facade-pipe (100 in flight), facade-mget (of 100)
+//                                            facade-pipe (100 in flight), facade-mget (of 100);
+//                                            each with -st: cluster_options::single_threaded
 #include "facade_load.hpp"
 #include "lmc_peer.hpp"
 
@@ -125,7 +126,7 @@ void cell(int port, int threads, int connections, int keys, const std::string& p
 {
   auto raw = raw_cell(port, threads, connections, keys);
   auto lmc = lmc_cell(port, threads, connections, keys);
-  double window_t = 0;
+  double window_t = 0, window_st = 0;
   latency multi;
   double multi_t = 0;
   {
@@ -133,6 +134,11 @@ void cell(int port, int threads, int connections, int keys, const std::string& p
     facade_windows(c, threads, batch, 2000, facade_op::get); // warm-up: every connection open and used
     window_t = facade_windows(c, threads, batch, keys, facade_op::get);
     multi_t = facade_multi_gets(c, threads, batch, keys, multi);
+  }
+  if (threads == 1) { // one io thread: the bucket may run without its strand
+    facade_client c(facade_connstr(port, connections), {}, threads, true);
+    facade_windows(c, threads, batch, 2000, facade_op::get);
+    window_st = facade_windows(c, threads, batch, keys, facade_op::get);
   }
   std::printf("## %d client thread%s, %d connection%s; %s\n", threads, threads > 1 ? "s" : "", connections,
               connections > 1 ? "s" : "", placement.c_str());
@@ -143,6 +149,10 @@ void cell(int port, int threads, int connections, int keys, const std::string& p
               lmc.per_batch.pct(0.99));
   std::printf("  %-34s %9.0f %9s %9s   keys/s %.2f, %.2f\n", "couchkv: 100 get() in flight", window_t, "-", "-",
               window_t / raw.keys_per_s, window_t / lmc.keys_per_s);
+  if (threads == 1) {
+    std::printf("  %-34s %9.0f %9s %9s   keys/s %.2f, %.2f\n", "couchkv single_threaded: 100 in flight", window_st,
+                "-", "-", window_st / raw.keys_per_s, window_st / lmc.keys_per_s);
+  }
   std::printf("  %-34s %9.0f %9.1f %9.1f   keys/s %.2f, %.2f; p50 %.2f, %.2f\n", "couchkv: get_multi of 100", multi_t,
               multi.pct(0.5), multi.pct(0.99), multi_t / raw.keys_per_s, multi_t / lmc.keys_per_s,
               multi.pct(0.5) / raw.per_batch.pct(0.5), multi.pct(0.5) / lmc.per_batch.pct(0.5));
@@ -151,14 +161,16 @@ void cell(int port, int threads, int connections, int keys, const std::string& p
 
 int only(int port, const std::string& which, int ops)
 {
-  if (which != "facade-get" && which != "facade-set" && which != "facade-pipe" && which != "facade-mget") {
+  const bool st = which.ends_with("-st");
+  const auto base = st ? which.substr(0, which.size() - 3) : which;
+  if (base != "facade-get" && base != "facade-set" && base != "facade-pipe" && base != "facade-mget") {
     std::fprintf(stderr, "unknown client %s\n", which.c_str());
     return 2;
   }
-  facade_client c(facade_connstr(port, 1), {}, 1);
-  if (which == "facade-get") facade_windows(c, 1, 1, ops, facade_op::get);
-  else if (which == "facade-set") facade_windows(c, 1, 1, ops, facade_op::upsert);
-  else if (which == "facade-pipe") facade_windows(c, 1, batch, ops, facade_op::get);
+  facade_client c(facade_connstr(port, 1), {}, 1, st);
+  if (base == "facade-get") facade_windows(c, 1, 1, ops, facade_op::get);
+  else if (base == "facade-set") facade_windows(c, 1, 1, ops, facade_op::upsert);
+  else if (base == "facade-pipe") facade_windows(c, 1, batch, ops, facade_op::get);
   else {
     latency l;
     facade_multi_gets(c, 1, batch, ops, l);

@@ -20,8 +20,11 @@ namespace couchkv::bench {
 
 class facade_client {
 public:
-  facade_client(const std::string& connection_string, credentials creds, int threads)
-      : io_(threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT), cluster_(io_.get_executor(), connection_string, std::move(creds))
+  // single_threaded (cluster_options): only with threads == 1, the bucket runs without a strand.
+  facade_client(const std::string& connection_string, credentials creds, int threads, bool single_threaded = false)
+      : io_(threads == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
+        cluster_(io_.get_executor(), connection_string, std::move(creds),
+                 cluster_options{.single_threaded = single_threaded && threads == 1})
   {
     bucket_ = wait(cluster_.open_bucket(), "couchkv open_bucket(" + connection_string + ")");
   }
