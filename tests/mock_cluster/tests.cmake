@@ -16,3 +16,6 @@ else()
   set_tests_properties(mock_cluster.official_node_sdk PROPERTIES WILL_FAIL TRUE)
 endif()
 set_tests_properties(mock_cluster.official_node_sdk PROPERTIES LABELS "integration;node_sdk" TIMEOUT 900)
+# The mock's TLS listeners (kvSSL, mgmtSSL, capiSSL) with a generated certificate (openssl CLI).
+couchkv_add_test(test_mock_tls SOURCES mock_cluster/test_mock_tls.cpp LIBS couchkv_mock couchkv_topology
+                 LABELS integration TIMEOUT 300)
