@@ -438,6 +438,14 @@ struct tls_counts {
   std::atomic<int> handshakes{0}; // completed on the server side
   std::atomic<int> refused{0};    // the handshake failed (the client gave up on the certificate)
   std::atomic<int> requests{0};   // read after a handshake
+  std::mutex m;
+  std::vector<std::string> server_names; // SNI of each completed handshake ("" when none was sent)
+
+  std::vector<std::string> names()
+  {
+    std::lock_guard lk(m);
+    return server_names;
+  }
 };
 
 // A scripted peer's serve function behind the server side of a TLS handshake.
@@ -451,6 +459,11 @@ scripted_peer::serve_fn over_tls(asio::ssl::context& ctx, tls_counts& counts,
     if (ec) {
       ++counts.refused;
       return;
+    }
+    {
+      const char* sni = SSL_get_servername(tls.native_handle(), TLSEXT_NAMETYPE_host_name);
+      std::lock_guard lk(counts.m);
+      counts.server_names.emplace_back(sni ? sni : "");
     }
     ++counts.handshakes;
     serve(tls, i);
@@ -515,6 +528,8 @@ TEST_F(tls_client_fixture, tls_request_with_the_right_ca_succeeds_keeps_alive_an
   EXPECT_EQ(counts.handshakes.load(), 1);
   EXPECT_EQ(c->stats().connections_opened, 1u);
   EXPECT_EQ(c->stats().connections_reused, 2u);
+  // No Server Name Indication for an address: RFC 6066 forbids IP literals there.
+  EXPECT_EQ(counts.names(), std::vector<std::string>{""});
   std::lock_guard lk(m);
   ASSERT_EQ(auth.size(), 3u);
   for (const auto& a : auth) EXPECT_EQ(a, "Basic QWRtaW5pc3RyYXRvcjpwYXNzd29yZA=="); // through TLS, intact
@@ -569,6 +584,7 @@ TEST_F(tls_client_fixture, tls_with_a_certificate_for_another_host_fails_unless_
   EXPECT_FALSE(ec2) << ec2.message() << " " << resp2.detail;
   EXPECT_EQ(resp2.status, 200u);
   EXPECT_EQ(counts.requests.load(), 1);
+  EXPECT_EQ(counts.names(), std::vector<std::string>{"db.example.com"}); // and SNI carries it
 }
 
 TEST_F(tls_client_fixture, tls_client_against_a_plain_http_server_fails_clearly)
