@@ -160,3 +160,15 @@ TEST_F(tls_fixture, wrong_ca_fails_the_open_promptly_and_says_why)
   EXPECT_EQ(s.connections_accepted, s.tls_connections_accepted);
   EXPECT_EQ(s.http_requests, 0u); // nothing, not even the credentials, was sent
 }
+
+TEST_F(tls_fixture, a_ca_file_that_cannot_be_read_is_a_clear_error)
+{
+  const auto missing = cert.dir() + "/no-such-ca.pem";
+  try {
+    cluster c(t.io.get_executor(), kv_connstr(missing), credentials{"default", "password"});
+    FAIL() << "a missing ca_file was accepted";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), client_errc::invalid_argument) << e.code().message();
+    EXPECT_NE(std::string(e.what()).find("ca_file \"" + missing + "\""), std::string::npos) << e.what();
+  }
+}
