@@ -44,8 +44,22 @@ cluster::cluster(asio::any_io_executor ex, std::string connection_string, creden
     impl_->ssl = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
     if (impl_->cs.options.verify == topology::tls_verify::peer) {
       impl_->ssl->set_verify_mode(asio::ssl::verify_peer);
-      if (!impl_->cs.options.ca_file.empty()) impl_->ssl->load_verify_file(impl_->cs.options.ca_file);
-      else impl_->ssl->set_default_verify_paths();
+      // Asio would throw its own error naming neither the option nor the file: say which.
+      boost::system::error_code ec;
+      const auto& ca = impl_->cs.options.ca_file;
+      if (!ca.empty()) {
+        impl_->ssl->load_verify_file(ca, ec);
+        if (ec) {
+          throw std::system_error(protocol::client_errc::invalid_argument,
+                                  "ca_file \"" + ca + "\" cannot be loaded (" + ec.message() + ")");
+        }
+      } else {
+        impl_->ssl->set_default_verify_paths(ec);
+        if (ec) {
+          throw std::system_error(protocol::client_errc::invalid_argument,
+                                  "the system's CA certificates cannot be loaded (" + ec.message() + ")");
+        }
+      }
     } else {
       impl_->ssl->set_verify_mode(asio::ssl::verify_none);
     }

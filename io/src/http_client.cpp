@@ -1,6 +1,8 @@
 #include <couchkv/io/http_client.hpp>
 #include <couchkv/protocol/errors.hpp>
 
+#include "tls_client.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -167,9 +169,10 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
       conn->lowest().socket().set_option(tcp::no_delay(true), ec);
       if (conn->tls) {
         const auto& name = cfg.tls_server_name.empty() ? cfg.host : cfg.tls_server_name;
-        if (!SSL_set_tlsext_host_name(conn->tls->native_handle(), name.c_str()))
-          co_return fail(make_error_code(client_errc::handshake_failed), "TLS: cannot set SNI host name");
-        if (cfg.verify_hostname) conn->tls->set_verify_callback(asio::ssl::host_name_verification(name));
+        if (!io::detail::prepare_client_handshake(*conn->tls, name, cfg.verify_hostname)) {
+          conn->close();
+          co_return fail(make_error_code(client_errc::handshake_failed), "TLS: cannot set SNI host name " + name);
+        }
         co_await conn->tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
           conn->close();

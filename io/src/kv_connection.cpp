@@ -4,6 +4,8 @@
 #include <memory_resource>
 #include <couchkv/protocol/errors.hpp>
 
+#include "tls_client.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -525,12 +527,11 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
 
   if (tls) {
     const auto& name = settings.tls_server_name.empty() ? settings.host : settings.tls_server_name;
-    if (!SSL_set_tlsext_host_name(tls->native_handle(), name.c_str())) {
-      detail = "TLS: cannot set SNI host name";
+    if (!io::detail::prepare_client_handshake(*tls, name, settings.verify_hostname)) {
+      detail = "TLS: cannot set SNI host name " + name;
       st = state::closed;
       throw std::system_error(make_error_code(client_errc::handshake_failed));
     }
-    if (settings.verify_hostname) tls->set_verify_callback(asio::ssl::host_name_verification(name));
     auto hs = co_await (tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec)) ||
                         deadline.async_wait(asio::use_awaitable));
     if (hs.index() == 1 || ec) {

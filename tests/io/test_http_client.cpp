@@ -1,10 +1,12 @@
 // http_client against scripted loopback peers: each test's peer reads the request with Beast and
 // answers with exact bytes, so keep-alive, auth, streaming and every failure path are visible.
+// The TLS path runs against the same peers behind a TLS handshake with a generated certificate.
 #include <couchkv/io/http_client.hpp>
 #include <couchkv/protocol/errors.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,6 +14,7 @@
 
 #include <gtest/gtest.h>
 #include <memcached_server.hpp>
+#include <tls_certificate.hpp>
 
 #include <atomic>
 #include <functional>
@@ -78,14 +81,16 @@ private:
 };
 
 // Reads one request; returns false when the peer closed.
-bool read_request(tcp::socket& s, beast::flat_buffer& buf, http::request<http::string_body>& req)
+template <class Stream>
+bool read_request(Stream& s, beast::flat_buffer& buf, http::request<http::string_body>& req)
 {
   boost::system::error_code ec;
   http::read(s, buf, req, ec);
   return !ec;
 }
 
-void write_all(tcp::socket& s, std::string_view bytes)
+template <class Stream>
+void write_all(Stream& s, std::string_view bytes)
 {
   boost::system::error_code ec;
   asio::write(s, asio::buffer(bytes.data(), bytes.size()), ec);
@@ -404,3 +409,200 @@ TEST_F(client_fixture, a_stream_hands_over_each_piece_as_it_arrives)
   EXPECT_EQ(got, "firstsecond");
 }
 } // namespace
+
+// ---- TLS ------------------------------------------------------------------------------------------
+
+namespace {
+
+using couchkv::test::self_signed_certificate;
+using tls_stream = asio::ssl::stream<tcp::socket>;
+
+asio::ssl::context server_context(const self_signed_certificate& cert)
+{
+  asio::ssl::context ctx(asio::ssl::context::tls_server);
+  ctx.use_certificate_chain_file(cert.cert_file());
+  ctx.use_private_key_file(cert.key_file(), asio::ssl::context::pem);
+  return ctx;
+}
+
+// What couchbases:// makes: verify the peer against one CA file (none: trust nothing).
+asio::ssl::context client_context(const self_signed_certificate* ca)
+{
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.set_verify_mode(asio::ssl::verify_peer);
+  if (ca) ctx.load_verify_file(ca->cert_file());
+  return ctx;
+}
+
+struct tls_counts {
+  std::atomic<int> handshakes{0}; // completed on the server side
+  std::atomic<int> refused{0};    // the handshake failed (the client gave up on the certificate)
+  std::atomic<int> requests{0};   // read after a handshake
+  std::mutex m;
+  std::vector<std::string> server_names; // SNI of each completed handshake ("" when none was sent)
+
+  std::vector<std::string> names()
+  {
+    std::lock_guard lk(m);
+    return server_names;
+  }
+};
+
+// A scripted peer's serve function behind the server side of a TLS handshake.
+scripted_peer::serve_fn over_tls(asio::ssl::context& ctx, tls_counts& counts,
+                                 std::function<void(tls_stream&, int connection_index)> serve)
+{
+  return [&ctx, &counts, serve = std::move(serve)](tcp::socket& s, int i) {
+    tls_stream tls(std::move(s), ctx);
+    boost::system::error_code ec;
+    tls.handshake(asio::ssl::stream_base::server, ec);
+    if (ec) {
+      ++counts.refused;
+      return;
+    }
+    {
+      const char* sni = SSL_get_servername(tls.native_handle(), TLSEXT_NAMETYPE_host_name);
+      std::lock_guard lk(counts.m);
+      counts.server_names.emplace_back(sni ? sni : "");
+    }
+    ++counts.handshakes;
+    serve(tls, i);
+  };
+}
+
+// Answers every request on the connection with 200 and {"n":<requests so far>}.
+std::function<void(tls_stream&, int)> answer_all(tls_counts& counts, std::mutex& m, std::vector<std::string>& auth)
+{
+  return [&counts, &m, &auth](tls_stream& s, int) {
+    beast::flat_buffer buf;
+    for (;;) {
+      http::request<http::string_body> req;
+      if (!read_request(s, buf, req)) return;
+      const int n = ++counts.requests;
+      {
+        std::lock_guard lk(m);
+        auth.emplace_back(req[http::field::authorization]);
+      }
+      write_all(s, ok_response(R"({"n":)" + std::to_string(n) + "}"));
+    }
+  };
+}
+
+struct tls_client_fixture : client_fixture {
+  std::shared_ptr<http_client> make_tls(std::uint16_t port, asio::ssl::context& ctx, std::string server_name = {},
+                                        std::string user = {}, std::string pw = {})
+  {
+    http_settings s;
+    s.port = port; // host 127.0.0.1: hostname verification checks the address
+    s.tls = true;
+    s.ssl_context = &ctx;
+    s.tls_server_name = std::move(server_name);
+    s.username = std::move(user);
+    s.password = std::move(pw);
+    s.connect_timeout = 20s; // far beyond what the tests allow: a failure must not wait for it
+    return http_client::create(io.get_executor(), s);
+  }
+};
+
+} // namespace
+
+TEST_F(tls_client_fixture, tls_request_with_the_right_ca_succeeds_keeps_alive_and_sends_basic_auth)
+{
+  self_signed_certificate cert; // names localhost and 127.0.0.1
+  auto sctx = server_context(cert);
+  tls_counts counts;
+  std::mutex m;
+  std::vector<std::string> auth;
+  scripted_peer peer(over_tls(sctx, counts, answer_all(counts, m, auth)));
+  auto cctx = client_context(&cert);
+  auto c = make_tls(peer.port(), cctx, {}, "Administrator", "password");
+  for (int i = 1; i <= 3; ++i) {
+    auto [ec, resp] = call(c, get("/pools/default/b/default"));
+    ASSERT_FALSE(ec) << ec.message() << " " << resp.detail;
+    EXPECT_EQ(resp.status, 200u);
+    EXPECT_EQ(resp.body, R"({"n":)" + std::to_string(i) + "}");
+  }
+  // One TCP connection and one handshake carried all three: the client's stats say so and the
+  // server saw the same.
+  EXPECT_EQ(peer.accepted(), 1);
+  EXPECT_EQ(counts.handshakes.load(), 1);
+  EXPECT_EQ(c->stats().connections_opened, 1u);
+  EXPECT_EQ(c->stats().connections_reused, 2u);
+  // No Server Name Indication for an address: RFC 6066 forbids IP literals there.
+  EXPECT_EQ(counts.names(), std::vector<std::string>{""});
+  std::lock_guard lk(m);
+  ASSERT_EQ(auth.size(), 3u);
+  for (const auto& a : auth) EXPECT_EQ(a, "Basic QWRtaW5pc3RyYXRvcjpwYXNzd29yZA=="); // through TLS, intact
+}
+
+TEST_F(tls_client_fixture, tls_with_an_untrusted_certificate_fails_at_the_handshake_without_hanging)
+{
+  self_signed_certificate cert, other; // the client trusts `other`, the server shows `cert`
+  auto sctx = server_context(cert);
+  tls_counts counts;
+  std::mutex m;
+  std::vector<std::string> auth;
+  scripted_peer peer(over_tls(sctx, counts, answer_all(counts, m, auth)));
+  // Trusting another CA, and trusting nothing at all.
+  for (const self_signed_certificate* ca : std::initializer_list<const self_signed_certificate*>{&other, nullptr}) {
+    auto cctx = client_context(ca);
+    auto c = make_tls(peer.port(), cctx);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto [ec, resp] = call(c, get("/pools", 30s));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s); // refused at once, not at a deadline
+    EXPECT_EQ(ec, client_errc::handshake_failed) << ec.message() << " " << resp.detail;
+    EXPECT_NE(resp.detail.find("TLS handshake with 127.0.0.1:" + std::to_string(peer.port())), std::string::npos)
+        << resp.detail;
+    EXPECT_NE(resp.detail.find("certificate verify failed"), std::string::npos) << resp.detail;
+    EXPECT_EQ(c->stats().connections_opened, 0u);
+  }
+  EXPECT_EQ(counts.handshakes.load(), 0);
+  EXPECT_EQ(counts.requests.load(), 0); // nothing, not even the credentials, was sent
+}
+
+TEST_F(tls_client_fixture, tls_with_a_certificate_for_another_host_fails_unless_that_name_is_asked_for)
+{
+  self_signed_certificate cert("DNS:db.example.com"); // trusted, but not for 127.0.0.1
+  auto sctx = server_context(cert);
+  tls_counts counts;
+  std::mutex m;
+  std::vector<std::string> auth;
+  scripted_peer peer(over_tls(sctx, counts, answer_all(counts, m, auth)));
+  auto cctx = client_context(&cert);
+  auto c = make_tls(peer.port(), cctx);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto [ec, resp] = call(c, get("/pools", 30s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(ec, client_errc::handshake_failed) << ec.message() << " " << resp.detail;
+  EXPECT_NE(resp.detail.find("TLS handshake"), std::string::npos) << resp.detail;
+  EXPECT_NE(resp.detail.find("certificate verify failed"), std::string::npos) << resp.detail;
+  EXPECT_EQ(counts.requests.load(), 0);
+
+  // The same CA with the name the certificate carries: the trust was fine, the name was not.
+  auto named = make_tls(peer.port(), cctx, "db.example.com");
+  auto [ec2, resp2] = call(named, get("/pools"));
+  EXPECT_FALSE(ec2) << ec2.message() << " " << resp2.detail;
+  EXPECT_EQ(resp2.status, 200u);
+  EXPECT_EQ(counts.requests.load(), 1);
+  EXPECT_EQ(counts.names(), std::vector<std::string>{"db.example.com"}); // and SNI carries it
+}
+
+TEST_F(tls_client_fixture, tls_client_against_a_plain_http_server_fails_clearly)
+{
+  // A plain HTTP server reads the ClientHello as a bad request, answers 400 and hangs up.
+  scripted_peer peer([&](tcp::socket& s, int) {
+    char junk[512];
+    boost::system::error_code ec;
+    s.read_some(asio::buffer(junk), ec);
+    write_all(s, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  });
+  self_signed_certificate cert;
+  auto cctx = client_context(&cert);
+  auto c = make_tls(peer.port(), cctx);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto [ec, resp] = call(c, get("/pools", 30s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(ec, client_errc::handshake_failed) << ec.message() << " " << resp.detail;
+  EXPECT_NE(resp.detail.find("TLS handshake with 127.0.0.1:" + std::to_string(peer.port())), std::string::npos)
+      << resp.detail;
+}

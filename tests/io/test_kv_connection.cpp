@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 #include <memcached_server.hpp>
+#include <tls_certificate.hpp>
 
 #include <atomic>
 #include <cstdlib>
@@ -64,14 +65,6 @@ protocol::byte_buffer get_packet(std::string_view key)
   protocol::byte_buffer b;
   protocol::append_get(b, 0, {.key = key});
   return b;
-}
-
-std::string temp_dir(const char* name)
-{
-  auto dir = std::filesystem::temp_directory_path() /
-             (std::string("couchkv-") + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
-  std::filesystem::create_directories(dir);
-  return dir.string();
 }
 
 } // namespace
@@ -228,15 +221,11 @@ TEST(kv_connection_memcached, sasl_plain_against_memcached_dash_S)
 
 TEST(kv_connection_memcached, tls_with_a_generated_certificate)
 {
-  auto dir = temp_dir("tls");
-  auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost -addext "
-             "subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
-             dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl CLI is required";
-  memcached_server server({.extra_args = {"-Z", "-o", "ssl_chain_cert=" + dir + "/cert.pem,ssl_key=" + dir + "/key.pem"}});
+  self_signed_certificate cert; // names localhost and 127.0.0.1
+  memcached_server server({.extra_args = {"-Z", "-o", "ssl_chain_cert=" + cert.cert_file() + ",ssl_key=" + cert.key_file()}});
   io_thread t;
   asio::ssl::context ctx(asio::ssl::context::tls_client);
-  ctx.load_verify_file(dir + "/cert.pem");
+  ctx.load_verify_file(cert.cert_file());
   ctx.set_verify_mode(asio::ssl::verify_peer);
   auto settings = memcached_settings(server.port());
   settings.tls = true;
@@ -264,7 +253,6 @@ TEST(kv_connection_memcached, tls_with_a_generated_certificate)
   untrusting.ssl_context = &empty;
   auto refused = connect(t, untrusting, &ec2);
   EXPECT_EQ(ec2, protocol::client_errc::handshake_failed);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(kv_connection_memcached, server_killed_mid_flight_completes_every_operation_once)

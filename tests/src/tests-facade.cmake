@@ -13,3 +13,6 @@ target_compile_definitions(test_views_stream PRIVATE COUCHKV_MOCK_EXE="$<TARGET_
 add_dependencies(test_views_stream couchkv-mock)
 couchkv_add_test(test_http_bootstrap SOURCES src/test_http_bootstrap.cpp LIBS couchkv_client couchkv_mock
                  LABELS integration TIMEOUT 300)
+# couchbases:// end to end against the mock's TLS ports: KV, HTTP bootstrap, views, bad CA.
+couchkv_add_test(test_tls_facade SOURCES src/test_tls_facade.cpp LIBS couchkv_client couchkv_mock
+                 LABELS integration TIMEOUT 300)

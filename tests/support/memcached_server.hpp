@@ -1,12 +1,16 @@
 // Starts Debian's memcached on a free loopback port for a test and stops it at the end.
 #pragma once
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <cstdint>
@@ -108,10 +112,7 @@ public:
     std::vector<char*> envp;
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
-    if (::posix_spawnp(&pid_, "memcached", nullptr, nullptr, argv.data(), envp.data()) != 0) {
-      pid_ = -1;
-      throw std::runtime_error("cannot start memcached (is it installed?)");
-    }
+    spawn(argv, envp);
     for (int i = 0; i < 500; ++i) {
       if (port_accepts(port_)) return;
       int status = 0;
@@ -130,6 +131,49 @@ public:
   void stop() { signal_and_reap(SIGTERM); }
 
 private:
+  // fork + exec rather than posix_spawn: the child asks the kernel for SIGKILL when the test dies
+  // (a ctest timeout kills the test with SIGKILL, and no destructor runs), so no memcached outlives
+  // its test. PR_SET_PDEATHSIG follows the thread that forked: construct the server on a thread
+  // that lives as long as the server (the test's own thread). An exec failure comes back through a
+  // close-on-exec pipe, so "not installed" stays an error of start() rather than an early exit.
+  void spawn(std::vector<char*>& argv, std::vector<char*>& envp)
+  {
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      const int e = errno;
+      ::close(report[0]);
+      ::close(report[1]);
+      throw std::runtime_error(std::string("fork: ") + std::strerror(e));
+    }
+    if (pid == 0) {
+      // The child of a possibly multithreaded parent: async-signal-safe calls only until exec.
+      ::close(report[0]);
+      if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ::_exit(127);
+      if (::getppid() != parent) ::_exit(127); // the parent died before prctl took effect
+      environ = envp.data();
+      ::execvp(argv[0], argv.data());
+      const int e = errno;
+      [[maybe_unused]] auto n = ::write(report[1], &e, sizeof e);
+      ::_exit(127);
+    }
+    ::close(report[1]);
+    int exec_errno = 0;
+    ssize_t n = 0;
+    do {
+      n = ::read(report[0], &exec_errno, sizeof exec_errno);
+    } while (n < 0 && errno == EINTR);
+    ::close(report[0]);
+    if (n > 0) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      throw std::runtime_error(std::string("cannot start memcached (is it installed?): ") + std::strerror(exec_errno));
+    }
+    pid_ = pid;
+  }
+
   void signal_and_reap(int sig)
   {
     if (pid_ <= 0) return;

@@ -15,10 +15,12 @@ async function expectError(promise, cls, what) {
 
 (async () => {
   const connstr = process.argv[2];
+  const caFile = process.argv[3]; // couchbases://: the certificate the mock was started with
   const cluster = await couchbase.connect(connstr, {
     username: 'default',
     password: 'password',
     timeouts: { kvTimeout: 5000, connectTimeout: 5000, bootstrapTimeout: 10000 },
+    ...(caFile ? { security: { trustStorePath: caFile } } : {}),
   });
   const coll = cluster.bucket('default').defaultCollection();
   const ok = (what) => console.log(`ok   ${what}`);

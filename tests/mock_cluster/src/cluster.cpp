@@ -69,13 +69,20 @@ nlohmann::json cluster::impl::config_object(const bucket_state& b) const
   nlohmann::json legacy = nlohmann::json::array();
   for (const auto& n : nodes) {
     // Every node is on this host: "$HOST" makes the client use the address it connected to.
-    ext.push_back({{"hostname", "$HOST"},
-                   {"services", {{"kv", n.port}, {"mgmt", n.mgmt_port}, {"capi", n.views_port}}}});
+    nlohmann::json services = {{"kv", n.port}, {"mgmt", n.mgmt_port}, {"capi", n.views_port}};
+    if (tls) {
+      // Couchbase Server's names for the TLS twins (11207, 18091, 18092 on a real node).
+      services["kvSSL"] = n.tls_port;
+      services["mgmtSSL"] = n.mgmt_tls_port;
+      services["capiSSL"] = n.views_tls_port;
+    }
+    ext.push_back({{"hostname", "$HOST"}, {"services", std::move(services)}});
     servers.push_back("$HOST:" + std::to_string(n.port));
     // The legacy list, as older clients read it: hostname is the management authority.
     nlohmann::json l = {{"hostname", "$HOST:" + std::to_string(n.mgmt_port)}, {"ports", {{"direct", n.port}}}};
     if (b.opts.type == bucket_type::couchbase) {
       l["couchApiBase"] = "http://$HOST:" + std::to_string(n.views_port) + "/" + b.opts.name;
+      if (tls) l["couchApiBaseHTTPS"] = "https://$HOST:" + std::to_string(n.views_tls_port) + "/" + b.opts.name;
     }
     legacy.push_back(std::move(l));
   }
@@ -374,52 +381,70 @@ void cluster::impl::start_node(std::size_t i)
 {
   auto& n = nodes[i];
   if (n.up) return;
-  // All three or none: a port taken meanwhile throws and leaves the node down, not half up.
+  // All or none: a port taken meanwhile throws and leaves the node down, not half up.
   auto kv = listen_on(io, opts.host, n.port);
   auto mgmt = listen_on(io, opts.host, n.mgmt_port);
   auto views = listen_on(io, opts.host, n.views_port);
+  std::unique_ptr<tcp::acceptor> kv_tls, mgmt_tls, views_tls;
+  if (tls) {
+    kv_tls = listen_on(io, opts.host, n.tls_port);
+    mgmt_tls = listen_on(io, opts.host, n.mgmt_tls_port);
+    views_tls = listen_on(io, opts.host, n.views_tls_port);
+  }
   n.acceptor = std::move(kv);
   n.mgmt_acceptor = std::move(mgmt);
   n.views_acceptor = std::move(views);
+  n.tls_acceptor = std::move(kv_tls);
+  n.mgmt_tls_acceptor = std::move(mgmt_tls);
+  n.views_tls_acceptor = std::move(views_tls);
   n.up = true;
-  accept(i);
-  accept_http(i, http_service::mgmt);
-  accept_http(i, http_service::views);
+  for (bool use_tls : {false, true}) {
+    if (use_tls && !tls) break;
+    accept(i, use_tls);
+    accept_http(i, http_service::mgmt, use_tls);
+    accept_http(i, http_service::views, use_tls);
+  }
 }
 
-void cluster::impl::accept(std::size_t i)
+server_stream cluster::impl::make_stream(tcp::socket sock, bool use_tls)
+{
+  sys_error ignored;
+  sock.set_option(tcp::no_delay(true), ignored);
+  return use_tls ? server_stream(std::move(sock), *tls) : server_stream(std::move(sock));
+}
+
+void cluster::impl::accept(std::size_t i, bool use_tls)
 {
   auto& n = nodes[i];
   if (!n.up) return;
-  n.acceptor->async_accept([this, i](sys_error ec, tcp::socket sock) {
+  auto& acceptor = use_tls ? *n.tls_acceptor : *n.acceptor;
+  acceptor.async_accept([this, i, use_tls](sys_error ec, tcp::socket sock) {
     auto& nn = nodes[i];
     if (ec || !nn.up) return;
     ++stats.connections_accepted;
-    sys_error ignored;
-    sock.set_option(tcp::no_delay(true), ignored);
-    auto s = std::make_shared<session>(*this, i, std::move(sock));
+    if (use_tls) ++stats.tls_connections_accepted;
+    auto s = std::make_shared<session>(*this, i, make_stream(std::move(sock), use_tls));
     std::erase_if(nn.sessions, [](auto& w) { return w.expired(); });
     nn.sessions.push_back(s);
     s->start();
-    accept(i);
+    accept(i, use_tls);
   });
 }
 
-void cluster::impl::accept_http(std::size_t i, http_service service)
+void cluster::impl::accept_http(std::size_t i, http_service service, bool use_tls)
 {
   auto& n = nodes[i];
   if (!n.up) return;
-  auto& acceptor = service == http_service::mgmt ? *n.mgmt_acceptor : *n.views_acceptor;
-  acceptor.async_accept([this, i, service](sys_error ec, tcp::socket sock) {
+  auto& acceptor = service == http_service::mgmt ? (use_tls ? *n.mgmt_tls_acceptor : *n.mgmt_acceptor)
+                                                 : (use_tls ? *n.views_tls_acceptor : *n.views_acceptor);
+  acceptor.async_accept([this, i, service, use_tls](sys_error ec, tcp::socket sock) {
     auto& nn = nodes[i];
     if (ec || !nn.up) return;
-    sys_error ignored;
-    sock.set_option(tcp::no_delay(true), ignored);
-    auto s = std::make_shared<http_session>(*this, i, service, std::move(sock));
+    auto s = std::make_shared<http_session>(*this, i, service, make_stream(std::move(sock), use_tls));
     std::erase_if(nn.http_sessions, [](auto& w) { return w.expired(); });
     nn.http_sessions.push_back(s);
     s->start();
-    accept_http(i, service);
+    accept_http(i, service, use_tls);
   });
 }
 
@@ -428,7 +453,8 @@ void cluster::impl::stop_node(std::size_t i)
   auto& n = nodes[i];
   if (n.up) {
     sys_error ignored;
-    for (auto* a : {&n.acceptor, &n.mgmt_acceptor, &n.views_acceptor}) {
+    for (auto* a : {&n.acceptor, &n.mgmt_acceptor, &n.views_acceptor, &n.tls_acceptor, &n.mgmt_tls_acceptor,
+                    &n.views_tls_acceptor}) {
       if (*a) (*a)->close(ignored);
     }
     n.up = false;
@@ -528,6 +554,21 @@ cluster::cluster(cluster_options options) : impl_(std::make_unique<impl>(std::mo
   for (const auto& b : impl_->opts.buckets) {
     if (b.replicas > 3) throw std::invalid_argument("replicas must be 0..3");
   }
+  if (const auto& t = impl_->opts.tls) {
+    auto& ctx = impl_->tls.emplace(asio::ssl::context::tls_server);
+    sys_error ec;
+    ctx.use_certificate_chain_file(t->certificate_chain_file, ec);
+    if (ec) {
+      throw std::invalid_argument("mock TLS: cannot load the certificate chain \"" + t->certificate_chain_file +
+                                  "\": " + ec.message());
+    }
+    // OpenSSL also refuses a key that is not the certificate's here ("key values mismatch").
+    ctx.use_private_key_file(t->private_key_file, asio::ssl::context::pem, ec);
+    if (ec) {
+      throw std::invalid_argument("mock TLS: cannot load the private key \"" + t->private_key_file + "\": " +
+                                  ec.message());
+    }
+  }
   impl_->nodes.resize(impl_->opts.nodes);
   impl_->build_buckets();
 }
@@ -583,6 +624,44 @@ std::vector<std::uint16_t> cluster::views_ports() const
 {
   std::vector<std::uint16_t> out;
   for (const auto& n : impl_->nodes) out.push_back(n.views_port);
+  return out;
+}
+
+std::string cluster::tls_connection_string(const std::string& bucket) const
+{
+  if (!impl_->tls) throw std::logic_error("the mock cluster was built without cluster_options::tls");
+  std::string s = "couchbases://";
+  for (std::size_t i = 0; i < impl_->nodes.size(); ++i) {
+    if (i) s += ",";
+    s += impl_->opts.host + ":" + std::to_string(impl_->nodes[i].tls_port);
+  }
+  return s + "/" + bucket;
+}
+
+std::vector<std::uint16_t> cluster::kv_tls_ports() const
+{
+  std::vector<std::uint16_t> out;
+  if (impl_->tls) {
+    for (const auto& n : impl_->nodes) out.push_back(n.tls_port);
+  }
+  return out;
+}
+
+std::vector<std::uint16_t> cluster::mgmt_tls_ports() const
+{
+  std::vector<std::uint16_t> out;
+  if (impl_->tls) {
+    for (const auto& n : impl_->nodes) out.push_back(n.mgmt_tls_port);
+  }
+  return out;
+}
+
+std::vector<std::uint16_t> cluster::views_tls_ports() const
+{
+  std::vector<std::uint16_t> out;
+  if (impl_->tls) {
+    for (const auto& n : impl_->nodes) out.push_back(n.views_tls_port);
+  }
   return out;
 }
 

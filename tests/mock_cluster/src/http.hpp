@@ -68,9 +68,9 @@ http_reply route_views(cluster::impl& cl, const http_request& req);
 // ---- one connection -------------------------------------------------------------------------------
 
 struct http_session : std::enable_shared_from_this<http_session> {
-  http_session(cluster::impl& c, std::size_t n, http_service s, tcp::socket sock);
+  http_session(cluster::impl& c, std::size_t n, http_service s, server_stream sock);
 
-  void start() { read(); }
+  void start(); // the TLS handshake first on a TLS port
   void close();
   // Closes now, or after the reply being built if this session is the one asking.
   void close_after_reply();
@@ -93,7 +93,7 @@ private:
   cluster::impl& cl;
   std::size_t node;
   http_service service;
-  tcp::socket sock;
+  server_stream sock;
   asio::steady_timer linger_timer;
   boost::beast::flat_buffer buf;
   std::optional<http::request_parser<http::string_body>> parser;

@@ -169,15 +169,17 @@ nlohmann::json pools_default(const cluster::impl& cl, std::size_t self, std::str
   for (std::size_t i = 0; i < cl.nodes.size(); ++i) {
     const auto& n = cl.nodes[i];
     std::string h(host);
-    nodes.push_back({{"hostname", h + ":" + std::to_string(n.mgmt_port)},
-                     {"thisNode", i == self},
-                     {"ports", {{"direct", n.port}}},
-                     {"couchApiBase", "http://" + h + ":" + std::to_string(n.views_port) + "/"},
-                     {"services", {"kv"}},
-                     {"status", n.up ? "healthy" : "unhealthy"},
-                     {"clusterMembership", n.failed_over ? "inactiveFailed" : "active"},
-                     {"otpNode", "ns_" + std::to_string(i) + "@" + h},
-                     {"version", "7.2.0-mock"}});
+    nlohmann::json node = {{"hostname", h + ":" + std::to_string(n.mgmt_port)},
+                           {"thisNode", i == self},
+                           {"ports", {{"direct", n.port}}},
+                           {"couchApiBase", "http://" + h + ":" + std::to_string(n.views_port) + "/"},
+                           {"services", {"kv"}},
+                           {"status", n.up ? "healthy" : "unhealthy"},
+                           {"clusterMembership", n.failed_over ? "inactiveFailed" : "active"},
+                           {"otpNode", "ns_" + std::to_string(i) + "@" + h},
+                           {"version", "7.2.0-mock"}};
+    if (cl.tls) node["couchApiBaseHTTPS"] = "https://" + h + ":" + std::to_string(n.views_tls_port) + "/";
+    nodes.push_back(std::move(node));
   }
   return {{"name", "default"},
           {"clusterName", "couchkv-mock"},

@@ -25,9 +25,26 @@ std::string hex(std::size_t n)
 }
 } // namespace
 
-http_session::http_session(cluster::impl& c, std::size_t n, http_service s, tcp::socket so)
+http_session::http_session(cluster::impl& c, std::size_t n, http_service s, server_stream so)
   : cl(c), node(n), service(s), sock(std::move(so)), linger_timer(cl.io)
 {
+}
+
+void http_session::start()
+{
+  if (!sock.is_tls()) {
+    read();
+    return;
+  }
+  sock.async_handshake([self = shared_from_this()](sys_error ec) {
+    if (self->closed) return;
+    if (ec) {
+      ++self->cl.stats.tls_handshakes_failed;
+      self->close();
+      return;
+    }
+    self->read();
+  });
 }
 
 void http_session::close()
@@ -104,6 +121,7 @@ void http_session::on_request()
   auto req = parser->release();
   parser.reset();
   ++cl.stats.http_requests;
+  if (sock.is_tls()) ++cl.stats.tls_http_requests;
   http_reply r;
   routing = true;
   try {

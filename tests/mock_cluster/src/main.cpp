@@ -17,8 +17,10 @@ void usage()
 {
   std::cerr << "usage: couchkv-mock [--nodes N] [--vbuckets N] [--replicas N] [--bucket NAME[:PASSWORD[:memcached]]]...\n"
                "                    [--replication-delay MS] [--persistence-delay MS]\n"
+               "                    [--tls-cert CHAIN.pem --tls-key KEY.pem]\n"
                "Prints the connection string, then the management and views (HTTP) ports of the nodes;\n"
-               "serves until SIGINT/SIGTERM.\n";
+               "with TLS also the couchbases:// connection string and the TLS ports. Serves until\n"
+               "SIGINT/SIGTERM.\n";
 }
 } // namespace
 
@@ -27,6 +29,7 @@ int main(int argc, char** argv)
   couchkv::mock::cluster_options opts;
   std::uint32_t replicas = 1;
   bool custom_buckets = false;
+  std::string tls_cert, tls_key;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -42,6 +45,8 @@ int main(int argc, char** argv)
       else if (a == "--replicas") replicas = static_cast<std::uint32_t>(std::stoul(next()));
       else if (a == "--replication-delay") opts.replication_delay = std::chrono::milliseconds(std::stoul(next()));
       else if (a == "--persistence-delay") opts.persistence_delay = std::chrono::milliseconds(std::stoul(next()));
+      else if (a == "--tls-cert") tls_cert = next();
+      else if (a == "--tls-key") tls_key = next();
       else if (a == "--bucket") {
         if (!custom_buckets) opts.buckets.clear();
         custom_buckets = true;
@@ -75,6 +80,11 @@ int main(int argc, char** argv)
     }
   }
   for (auto& b : opts.buckets) b.replicas = replicas;
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "--tls-cert and --tls-key go together\n";
+    return 2;
+  }
+  if (!tls_cert.empty()) opts.tls = couchkv::mock::tls_options{tls_cert, tls_key};
   try {
     couchkv::mock::cluster cluster(opts);
     cluster.start();
@@ -87,6 +97,11 @@ int main(int argc, char** argv)
     };
     std::cout << "mgmt ports: " << list(cluster.mgmt_ports()) << "\n"
               << "views ports: " << list(cluster.views_ports()) << std::endl;
+    if (opts.tls) {
+      std::cout << "tls connection string: " << cluster.tls_connection_string(opts.buckets.front().name) << "\n"
+                << "mgmtSSL ports: " << list(cluster.mgmt_tls_ports()) << "\n"
+                << "capiSSL ports: " << list(cluster.views_tls_ports()) << std::endl;
+    }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(50));

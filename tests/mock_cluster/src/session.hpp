@@ -1,6 +1,7 @@
 // Internal: the mock's runtime (cluster::impl) and one client connection (session).
 #pragma once
 #include "state.hpp"
+#include "stream.hpp"
 
 #include <charconv>
 #include <cstring>
@@ -70,9 +71,15 @@ struct node_runtime {
   std::uint16_t port{0};       // KV
   std::uint16_t mgmt_port{0};  // management REST ("mgmt"; 8091 on a real node)
   std::uint16_t views_port{0}; // views ("capi"; 8092 on a real node)
+  std::uint16_t tls_port{0};       // with TLS: KV ("kvSSL"; 11207)
+  std::uint16_t mgmt_tls_port{0};  // "mgmtSSL"; 18091
+  std::uint16_t views_tls_port{0}; // "capiSSL"; 18092
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<tcp::acceptor> mgmt_acceptor;
   std::unique_ptr<tcp::acceptor> views_acceptor;
+  std::unique_ptr<tcp::acceptor> tls_acceptor;
+  std::unique_ptr<tcp::acceptor> mgmt_tls_acceptor;
+  std::unique_ptr<tcp::acceptor> views_tls_acceptor;
   bool up{false};
   bool failed_over{false};
   std::vector<std::weak_ptr<session>> sessions;
@@ -84,6 +91,7 @@ struct cluster::impl {
 
   cluster_options opts;
   asio::io_context io;
+  std::optional<asio::ssl::context> tls; // the server context, with opts.tls
   std::thread thread;
   std::vector<node_runtime> nodes;
   std::map<std::string, bucket_state> buckets;
@@ -144,8 +152,9 @@ struct cluster::impl {
   void start_node(std::size_t i);
   void stop_node(std::size_t i);
   void close_connections(std::size_t i); // KV and HTTP
-  void accept(std::size_t i);
-  void accept_http(std::size_t i, http_service service);
+  void accept(std::size_t i, bool use_tls);
+  void accept_http(std::size_t i, http_service service, bool use_tls);
+  server_stream make_stream(tcp::socket sock, bool use_tls);
 
   // Fault controls, on the mock's thread (the public API and the HTTP control endpoint call them).
   void failover(std::size_t node);
@@ -167,11 +176,11 @@ struct cluster::impl {
 // ---- one client connection ----------------------------------------------------------------------
 
 struct session : std::enable_shared_from_this<session> {
-  session(cluster::impl& c, std::size_t n, tcp::socket s) : cl(c), node(n), sock(std::move(s)) {}
+  session(cluster::impl& c, std::size_t n, server_stream s) : cl(c), node(n), sock(std::move(s)) {}
 
   cluster::impl& cl;
   std::size_t node;
-  tcp::socket sock;
+  server_stream sock;
   byte_buffer rbuf = byte_buffer(64 * 1024);
   std::size_t rstart{0}, rend{0};
   byte_buffer out, writing;
@@ -183,7 +192,24 @@ struct session : std::enable_shared_from_this<session> {
   bucket_state* bucket{nullptr};
   std::optional<protocol::scram::server> scram;
 
-  void start() { read(); }
+  // On a TLS port the handshake comes first; a client that refuses the certificate (or speaks
+  // plain text to it) is dropped.
+  void start()
+  {
+    if (!sock.is_tls()) {
+      read();
+      return;
+    }
+    sock.async_handshake([self = shared_from_this()](sys_error ec) {
+      if (self->closed) return;
+      if (ec) {
+        ++self->cl.stats.tls_handshakes_failed;
+        self->close();
+        return;
+      }
+      self->read();
+    });
+  }
 
   void close()
   {

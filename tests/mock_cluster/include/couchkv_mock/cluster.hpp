@@ -27,6 +27,16 @@ struct bucket_options {
   std::uint32_t replicas{1};
 };
 
+// TLS listeners, opt-in. With a certificate chain and its key every node also serves KV,
+// management and views over TLS, each on its own port (what 11207, 18091 and 18092 are on a real
+// node), advertised as kvSSL, mgmtSSL and capiSSL in the config's nodesExt services and as
+// couchApiBaseHTTPS in the verbose config. The plain ports stay, as on a real node; the stats say
+// which kind of port a client used.
+struct tls_options {
+  std::string certificate_chain_file; // PEM, the node's certificate first
+  std::string private_key_file;       // PEM
+};
+
 struct cluster_options {
   std::uint32_t nodes{3};
   std::uint32_t vbuckets{1024};
@@ -36,14 +46,18 @@ struct cluster_options {
   std::string host{"127.0.0.1"};
   std::chrono::milliseconds replication_delay{0};
   std::chrono::milliseconds persistence_delay{0};
+  std::optional<tls_options> tls{};
 };
 
 // What the mock did, for tests that check the client behaved.
 struct cluster_stats {
   std::uint64_t requests{0};
   std::uint64_t not_my_vbucket{0};
-  std::uint64_t connections_accepted{0}; // KV
-  std::uint64_t http_requests{0};        // management and views ports
+  std::uint64_t connections_accepted{0};     // KV, plain and TLS
+  std::uint64_t http_requests{0};            // management and views ports, plain and TLS
+  std::uint64_t tls_connections_accepted{0}; // of connections_accepted: on a kvSSL port
+  std::uint64_t tls_http_requests{0};        // of http_requests: on a mgmtSSL or capiSSL port
+  std::uint64_t tls_handshakes_failed{0};    // any TLS port: the client (or the mock) gave up the handshake
 };
 
 class cluster {
@@ -53,8 +67,9 @@ public:
   cluster(const cluster&) = delete;
   cluster& operator=(const cluster&) = delete;
 
-  // Binds every node's KV, management and views ports (ephemeral) and starts serving on an
-  // internal thread. A stopped node keeps its ports when restarted.
+  // Binds every node's KV, management and views ports (ephemeral; and their TLS twins with
+  // options.tls) and starts serving on an internal thread. A stopped node keeps its ports when
+  // restarted. A certificate or key that cannot be loaded throws std::invalid_argument here.
   void start();
   void stop();
 
@@ -69,6 +84,13 @@ public:
   // Per node, the views port (what 8092 is; "capi", couchApiBase "http://host:port/<bucket>"):
   // /<bucket>/_design/<ddoc> and /<bucket>/_design/<ddoc>/_view/<view>.
   [[nodiscard]] std::vector<std::uint16_t> views_ports() const;
+  // With options.tls: "couchbases://127.0.0.1:t1,127.0.0.1:t2,.../default" on the kvSSL ports,
+  // and the TLS ports per node ("kvSSL", "mgmtSSL", "capiSSL"). Without: std::logic_error, and
+  // empty lists.
+  [[nodiscard]] std::string tls_connection_string(const std::string& bucket = "default") const;
+  [[nodiscard]] std::vector<std::uint16_t> kv_tls_ports() const;
+  [[nodiscard]] std::vector<std::uint16_t> mgmt_tls_ports() const;
+  [[nodiscard]] std::vector<std::uint16_t> views_tls_ports() const;
   [[nodiscard]] const cluster_options& options() const noexcept;
   [[nodiscard]] std::string config_json(const std::string& bucket) const; // the current terse config
   [[nodiscard]] cluster_stats stats() const;
