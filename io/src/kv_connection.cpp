@@ -47,9 +47,13 @@ void dispatch_completion(const asio::any_io_executor& ex, Handler h, Args... arg
   asio::dispatch(ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
 }
 
+// An executor the completion must go through; empty (the common case) when it is the connection's
+// own. Optional rather than an empty any_io_executor: moving that one costs type-erased calls.
+using completion_executor = std::optional<asio::any_io_executor>;
+
 struct pending {
   asio::any_completion_handler<kv_connection::execute_signature> handler;
-  asio::any_io_executor handler_ex; // empty: the connection's own executor
+  completion_executor handler_ex;
   clock::time_point deadline;
   std::uint64_t seq; // position in the write order (see kv_connection::impl::written_upto)
   // STAT answers with one packet per statistic and ends with an empty-key packet: the packets
@@ -193,7 +197,7 @@ struct kv_connection::impl {
 
   // The engine; every member function runs on the connection's executor. `self` keeps the
   // connection alive across the asynchronous steps.
-  void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response resp);
+  void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response&& resp);
   [[nodiscard]] bool was_written(const pending& op) const
   {
     return op.seq <= written_upto || (write_in_flight && op.seq <= writing_last);
@@ -203,8 +207,8 @@ struct kv_connection::impl {
   void read(const std::shared_ptr<kv_connection>& self);
   bool dispatch_packets(const std::shared_ptr<kv_connection>& self);
   void fail(const std::shared_ptr<kv_connection>& self, std::error_code reason, std::string why);
-  void execute(const std::shared_ptr<kv_connection>& self, kv_request req,
-               asio::any_completion_handler<execute_signature> handler, asio::any_io_executor handler_ex);
+  void execute(const std::shared_ptr<kv_connection>& self, kv_request&& req,
+               asio::any_completion_handler<execute_signature>&& handler, completion_executor&& handler_ex);
   asio::awaitable<void> connect(std::shared_ptr<kv_connection> self);
 };
 
@@ -246,7 +250,7 @@ void kv_connection::on_close(std::function<void(std::error_code)> cb)
 
 // ---- the engine (all on the connection's executor) ------------------------------------------
 
-void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response resp)
+void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response&& resp)
 {
   if (ops.find(opaque) == nullptr) return;
   auto op = ops.take(opaque);
@@ -261,7 +265,7 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
   // handler's executor is ours we are running on it already: call it directly, which is what
   // dispatch would do after two type-erased hops.
   if (!op.handler_ex) std::move(op.handler)(ec, std::move(resp));
-  else dispatch_completion(op.handler_ex, std::move(op.handler), ec, std::move(resp));
+  else dispatch_completion(*op.handler_ex, std::move(op.handler), ec, std::move(resp));
 }
 
 void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
@@ -436,18 +440,18 @@ void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::
   }
 }
 
-void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv_request req,
-                                  asio::any_completion_handler<execute_signature> handler,
-                                  asio::any_io_executor handler_ex)
+void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv_request&& req,
+                                  asio::any_completion_handler<execute_signature>&& handler,
+                                  completion_executor&& handler_ex)
 {
   std::error_code refuse;
   if (st != state::open) refuse = client_errc::not_connected;
   else if (ops.size() >= settings.max_in_flight) refuse = client_errc::queue_full;
   else if (req.packet.size() < protocol::header_size) refuse = client_errc::invalid_argument;
-  else if (req.deadline <= clock::now()) refuse = client_errc::timeout;
+  else if (req.deadline != clock::time_point::max() && req.deadline <= clock::now()) refuse = client_errc::timeout;
   if (refuse) {
     if (refuse == client_errc::timeout) stats.bump(stats.timeouts);
-    post_completion(handler_ex ? handler_ex : self->ex_, std::move(handler), refuse, kv_response{});
+    post_completion(handler_ex ? *handler_ex : self->ex_, std::move(handler), refuse, kv_response{});
     return;
   }
   auto deadline = req.deadline;
@@ -642,16 +646,17 @@ void kv_connection::start_connect(asio::any_completion_handler<connect_signature
 }
 
 void kv_connection::start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
-                                  asio::any_io_executor handler_ex)
+                                  const asio::any_io_executor* handler_ex)
 {
   // A handler that completes on our executor is called directly (see complete()).
-  if (handler_ex == ex_) handler_ex = {};
+  completion_executor hex;
+  if (handler_ex != nullptr && *handler_ex != ex_) hex.emplace(*handler_ex);
   if (running_on(ex_)) { // what dispatch would do, without wrapping the call in a type-erased function
-    impl_->execute(shared_from_this(), std::move(req), std::move(handler), std::move(handler_ex));
+    impl_->execute(shared_from_this(), std::move(req), std::move(handler), std::move(hex));
     return;
   }
   asio::dispatch(ex_, [self = shared_from_this(), req = std::move(req), h = std::move(handler),
-                       hex = std::move(handler_ex)]() mutable {
+                       hex = std::move(hex)]() mutable {
     self->impl_->execute(self, std::move(req), std::move(h), std::move(hex));
   });
 }

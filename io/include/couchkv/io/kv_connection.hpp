@@ -31,6 +31,7 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <type_traits>
 
 namespace boost::asio::ssl {
 class context;
@@ -99,10 +100,18 @@ public:
     return asio::async_initiate<Token, execute_signature>(
         [self = shared_from_this()](auto handler, kv_request req) {
           // The completion executor is taken while the handler's type is still known (Asio 1.81's
-          // type-erased completion executor cannot be posted to).
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-          self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
-                              std::move(ex));
+          // type-erased completion executor cannot be posted to). A handler without one completes
+          // on ours: no executor is copied, compared or stored for it.
+          using handler_type = decltype(handler);
+          if constexpr (std::is_same_v<asio::associated_executor_t<handler_type, no_associated_executor>,
+                                       no_associated_executor>) {
+            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
+                                nullptr);
+          } else {
+            asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
+            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
+                                &ex);
+          }
         },
         token, std::move(request));
   }
@@ -129,8 +138,11 @@ private:
   struct impl;
   kv_connection(asio::any_io_executor ex, connection_settings settings);
   void start_connect(asio::any_completion_handler<connect_signature> handler, asio::any_io_executor handler_ex);
+  // handler_ex: the executor the handler is associated with; null when it has none (ours).
   void start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
-                     asio::any_io_executor handler_ex);
+                     const asio::any_io_executor* handler_ex);
+  // The default candidate asked of associated_executor: getting it back means "none".
+  struct no_associated_executor {};
 
   executor_type ex_;
   std::unique_ptr<impl> impl_;
