@@ -342,7 +342,8 @@ void bucket_impl::connect_node(const std::string& identity, const std::string& h
   ps.connection = connection_settings_for(host, port);
   ps.size = std::max<std::uint32_t>(1, settings_.cs.options.kv_pool_size);
   ps.max_in_flight = settings_.cs.options.max_queue_size;
-  ps.wait_for_connection = false; // retry.hpp owns waiting and backoff, bounded by each op's deadline
+  // The bucket parks what the pool refuses (not_sent): a new config may route it elsewhere.
+  ps.wait_for_connection = false;
   nc.pool = io::node_pool::create(strand_, std::move(ps));
   watch(nc.pool, identity);
   nc.pool->async_start(asio::detached);
@@ -487,8 +488,11 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
     auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining);
     return retry(o, d, {});
   }
-  protocol::byte_buffer packet;
   o->vbucket = vb;
+  // No connection up (the pool would refuse it): wait for one without building the packet and
+  // taking the round trip through the pool's refusal.
+  if (!conn->has_open_connection()) return not_sent(o, true);
+  protocol::byte_buffer packet;
   o->spec.encode(packet, {.key = o->spec.key, .vbucket = vb});
   // The pool runs on strand_ (see connection_for), so its completion already arrives there: no
   // bind_executor, which would convert the strand to a new any_io_executor per operation.
@@ -571,7 +575,7 @@ void bucket_impl::wake(node_conn& nc)
   nc.parked_live = 0;
   for (const auto& p : parked) {
     auto o = p.o.lock();
-    // Cancelling the backoff timer runs its handler (attempt) now; a timer that already fired
+    // Cancelling the operation's timer runs its handler (attempt) now; a timer that already fired
     // has its handler queued, and cancel() changes nothing.
     if (o && o->attempts == p.attempts && o->timer) o->timer->cancel();
   }

@@ -133,7 +133,8 @@ private:
   struct op;
   // One pool of kv_pool_size connections per data node (io::node_pool: least-loaded choice,
   // reconnect with backoff, NOOP health checks). It fails fast with not_connected while it has
-  // no open connection, and retry.hpp decides what happens next.
+  // no open connection; the bucket then parks the operation until a connection comes up (see
+  // not_sent), and retry.hpp decides everything else.
   struct node_conn {
     std::shared_ptr<io::node_pool> pool;
     // Operations the pool turned away (not_connected) while it had no connection: each waits on
