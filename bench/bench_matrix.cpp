@@ -150,7 +150,7 @@ void cell(int port, int threads, int connections, int keys, const std::string& p
   std::printf("  %-34s %9.0f %9s %9s   keys/s %.2f, %.2f\n", "couchkv: 100 get() in flight", window_t, "-", "-",
               window_t / raw.keys_per_s, window_t / lmc.keys_per_s);
   if (threads == 1) {
-    std::printf("  %-34s %9.0f %9s %9s   keys/s %.2f, %.2f\n", "couchkv single_threaded: 100 in flight", window_st,
+    std::printf("  %-34s %9.0f %9s %9s   keys/s %.2f, %.2f\n", "couchkv: the same, single_threaded", window_st,
                 "-", "-", window_st / raw.keys_per_s, window_st / lmc.keys_per_s);
   }
   std::printf("  %-34s %9.0f %9.1f %9.1f   keys/s %.2f, %.2f; p50 %.2f, %.2f\n", "couchkv: get_multi of 100", multi_t,

@@ -56,7 +56,8 @@ row facade-set-st "couchkv async_bucket::upsert (binary), single_threaded"
 row lmc-set "libmemcached memcached_set"
 ratio() { awk -v a="${per[$1]}" -v b="${per[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
 echo "couchkv / libmemcached (issue 9's goal: at most 0.50)"
-echo "  GET one at a time     kv_connection $(ratio couchkv-seq lmc-seq), facade $(ratio facade-get lmc-seq), single_threaded $(ratio facade-get-st lmc-seq)"
-echo "  GET pipelined / mget  kv_connection $(ratio couchkv-pipe lmc-mget), facade $(ratio facade-pipe lmc-mget), single_threaded $(ratio facade-pipe-st lmc-mget)"
-echo "  multi-get of 100      facade get_multi $(ratio facade-mget lmc-mget), single_threaded $(ratio facade-mget-st lmc-mget)"
-echo "  SET one at a time     kv_connection $(ratio couchkv-set lmc-set), facade $(ratio facade-set lmc-set), single_threaded $(ratio facade-set-st lmc-set)"
+st() { echo "single_threaded $(ratio "$1" "$2")"; }
+echo "  GET one at a time     kv_connection $(ratio couchkv-seq lmc-seq), facade $(ratio facade-get lmc-seq), $(st facade-get-st lmc-seq)"
+echo "  GET pipelined / mget  kv_connection $(ratio couchkv-pipe lmc-mget), facade $(ratio facade-pipe lmc-mget), $(st facade-pipe-st lmc-mget)"
+echo "  multi-get of 100      facade get_multi $(ratio facade-mget lmc-mget), $(st facade-mget-st lmc-mget)"
+echo "  SET one at a time     kv_connection $(ratio couchkv-set lmc-set), facade $(ratio facade-set lmc-set), $(st facade-set-st lmc-set)"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-rel}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCOUCHKV_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" --target bench_memcached bench_matrix bench_mock_get bench_endure bench_tokens bench_codec bench_topology couchkv-soak couchkv-cli
+cmake --build "$build" --target bench_memcached bench_matrix bench_mock_get bench_cold_start bench_endure bench_tokens bench_codec bench_topology couchkv-soak couchkv-cli
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -15,6 +15,7 @@ bash bench/run_memcached.sh "$build" 20000 400000 >"$out/memcached"
 bash bench/run_matrix.sh "$build" 200000 >"$out/matrix"
 bash bench/callgrind_memcached.sh "$build" 2000 12000 >"$out/callgrind"
 for cpu in 1 0,1; do taskset -c "$cpu" "$build/bench/bench_mock_get" 20000 200000; done >"$out/mockget"
+for nodes in 1 3; do taskset -c 1 "$build/bench/bench_cold_start" 20000 "$nodes" 5; done >"$out/coldstart"
 taskset -c 1 "$build/bench/bench_endure" 30 >"$out/endure"
 taskset -c 1 "$build/bench/bench_tokens" 20000 >"$out/tokens"
 { taskset -c 1 "$build/bench/bench_codec" --benchmark_min_time=0.3 2>/dev/null | grep -E '^(encode|decode)'

@@ -302,7 +302,9 @@ TEST(async_bucket, single_threaded_buckets_run_on_the_given_executor)
       for (int i = 0; i < 500; ++i) f.bucket.upsert("st::" + std::to_string(t) + "::" + std::to_string(i), "{}").get();
     });
   }
-  for (int i = 0; i < 200; ++i) f.bucket.get_multi({"st::0::" + std::to_string(i), "st::1::" + std::to_string(i)}).get();
+  for (int i = 0; i < 200; ++i) {
+    f.bucket.get_multi({"st::0::" + std::to_string(i), "st::1::" + std::to_string(i)}).get();
+  }
   for (auto& c : callers) c.join();
   EXPECT_EQ(f.bucket.get("st::0::499").get().value, "{}");
   EXPECT_EQ(f.bucket.get("st::1::499").get().value, "{}");
