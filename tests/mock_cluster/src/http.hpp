@@ -78,6 +78,8 @@ struct http_session : std::enable_shared_from_this<http_session> {
   void config_changed();
 
 private:
+  template <class Session>
+  friend void start_session(const std::shared_ptr<Session>& self); // stream.hpp
   void read();
   void on_header();
   void on_request();

@@ -32,19 +32,7 @@ http_session::http_session(cluster::impl& c, std::size_t n, http_service s, serv
 
 void http_session::start()
 {
-  if (!sock.is_tls()) {
-    read();
-    return;
-  }
-  sock.async_handshake([self = shared_from_this()](sys_error ec) {
-    if (self->closed) return;
-    if (ec) {
-      ++self->cl.stats.tls_handshakes_failed;
-      self->close();
-      return;
-    }
-    self->read();
-  });
+  start_session(shared_from_this()); // TLS handshake first on a TLS port
 }
 
 void http_session::close()

@@ -192,24 +192,7 @@ struct session : std::enable_shared_from_this<session> {
   bucket_state* bucket{nullptr};
   std::optional<protocol::scram::server> scram;
 
-  // On a TLS port the handshake comes first; a client that refuses the certificate (or speaks
-  // plain text to it) is dropped.
-  void start()
-  {
-    if (!sock.is_tls()) {
-      read();
-      return;
-    }
-    sock.async_handshake([self = shared_from_this()](sys_error ec) {
-      if (self->closed) return;
-      if (ec) {
-        ++self->cl.stats.tls_handshakes_failed;
-        self->close();
-        return;
-      }
-      self->read();
-    });
-  }
+  void start() { start_session(shared_from_this()); } // TLS handshake first on a TLS port
 
   void close()
   {

@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -59,5 +60,25 @@ private:
   std::optional<socket_type> plain_;
   std::optional<boost::asio::ssl::stream<socket_type>> tls_;
 };
+
+// Starts a KV or HTTP session: on a TLS port the handshake comes first, and a client that refuses
+// the certificate (or speaks plain text to it) is dropped and counted.
+template <class Session>
+void start_session(const std::shared_ptr<Session>& self)
+{
+  if (!self->sock.is_tls()) {
+    self->read();
+    return;
+  }
+  self->sock.async_handshake([self](boost::system::error_code ec) {
+    if (self->closed) return;
+    if (ec) {
+      ++self->cl.stats.tls_handshakes_failed;
+      self->close();
+      return;
+    }
+    self->read();
+  });
+}
 
 } // namespace couchkv::mock
