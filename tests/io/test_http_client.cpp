@@ -488,6 +488,19 @@ std::function<void(tls_stream&, int)> answer_all(tls_counts& counts, std::mutex&
   };
 }
 
+// A TLS server showing `cert` that answers every request (answer_all), with what it saw.
+struct tls_server {
+  explicit tls_server(const self_signed_certificate& cert)
+      : ctx(server_context(cert)), peer(over_tls(ctx, counts, answer_all(counts, m, auth)))
+  {
+  }
+  asio::ssl::context ctx;
+  tls_counts counts;
+  std::mutex m;
+  std::vector<std::string> auth; // Authorization headers, under m
+  scripted_peer peer;            // last: it serves with the members above
+};
+
 struct tls_client_fixture : client_fixture {
   std::shared_ptr<http_client> make_tls(std::uint16_t port, asio::ssl::context& ctx, std::string server_name = {},
                                         std::string user = {}, std::string pw = {})
@@ -509,11 +522,9 @@ struct tls_client_fixture : client_fixture {
 TEST_F(tls_client_fixture, tls_request_with_the_right_ca_succeeds_keeps_alive_and_sends_basic_auth)
 {
   self_signed_certificate cert; // names localhost and 127.0.0.1
-  auto sctx = server_context(cert);
-  tls_counts counts;
-  std::mutex m;
-  std::vector<std::string> auth;
-  scripted_peer peer(over_tls(sctx, counts, answer_all(counts, m, auth)));
+  tls_server server(cert);
+  auto& counts = server.counts;
+  auto& peer = server.peer;
   auto cctx = client_context(&cert);
   auto c = make_tls(peer.port(), cctx, {}, "Administrator", "password");
   for (int i = 1; i <= 3; ++i) {
@@ -530,19 +541,17 @@ TEST_F(tls_client_fixture, tls_request_with_the_right_ca_succeeds_keeps_alive_an
   EXPECT_EQ(c->stats().connections_reused, 2u);
   // No Server Name Indication for an address: RFC 6066 forbids IP literals there.
   EXPECT_EQ(counts.names(), std::vector<std::string>{""});
-  std::lock_guard lk(m);
-  ASSERT_EQ(auth.size(), 3u);
-  for (const auto& a : auth) EXPECT_EQ(a, "Basic QWRtaW5pc3RyYXRvcjpwYXNzd29yZA=="); // through TLS, intact
+  std::lock_guard lk(server.m);
+  ASSERT_EQ(server.auth.size(), 3u);
+  for (const auto& a : server.auth) EXPECT_EQ(a, "Basic QWRtaW5pc3RyYXRvcjpwYXNzd29yZA=="); // through TLS, intact
 }
 
 TEST_F(tls_client_fixture, tls_with_an_untrusted_certificate_fails_at_the_handshake_without_hanging)
 {
   self_signed_certificate cert, other; // the client trusts `other`, the server shows `cert`
-  auto sctx = server_context(cert);
-  tls_counts counts;
-  std::mutex m;
-  std::vector<std::string> auth;
-  scripted_peer peer(over_tls(sctx, counts, answer_all(counts, m, auth)));
+  tls_server server(cert);
+  auto& counts = server.counts;
+  auto& peer = server.peer;
   // Trusting another CA, and trusting nothing at all.
   for (const self_signed_certificate* ca : std::initializer_list<const self_signed_certificate*>{&other, nullptr}) {
     auto cctx = client_context(ca);
@@ -563,11 +572,9 @@ TEST_F(tls_client_fixture, tls_with_an_untrusted_certificate_fails_at_the_handsh
 TEST_F(tls_client_fixture, tls_with_a_certificate_for_another_host_fails_unless_that_name_is_asked_for)
 {
   self_signed_certificate cert("DNS:db.example.com"); // trusted, but not for 127.0.0.1
-  auto sctx = server_context(cert);
-  tls_counts counts;
-  std::mutex m;
-  std::vector<std::string> auth;
-  scripted_peer peer(over_tls(sctx, counts, answer_all(counts, m, auth)));
+  tls_server server(cert);
+  auto& counts = server.counts;
+  auto& peer = server.peer;
   auto cctx = client_context(&cert);
   auto c = make_tls(peer.port(), cctx);
   const auto t0 = std::chrono::steady_clock::now();
