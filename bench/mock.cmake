@@ -1,34 +1,16 @@
-# Programs against the mock cluster (tests/mock_cluster): the soak run of issue 9.
-if(TARGET couchkv_mock)
-  add_executable(couchkv-soak soak.cpp)
-  target_link_libraries(couchkv-soak PRIVATE couchkv_client couchkv_mock)
-  couchkv_warnings(couchkv-soak)
+# Programs against the mock cluster (tests/mock_cluster), built when the mock is.
+if(NOT TARGET couchkv_mock)
+  return()
 endif()
 
-# Endure latency against the mock's replication / persistence delays (issue 7).
-if(TARGET couchkv_mock)
-  add_executable(bench_endure bench_endure.cpp)
-  target_link_libraries(bench_endure PRIVATE couchkv_client couchkv_mock)
-  couchkv_warnings(bench_endure)
-endif()
+function(couchkv_mock_program name source)
+  add_executable(${name} ${source})
+  target_link_libraries(${name} PRIVATE couchkv_client couchkv_mock)
+  couchkv_warnings(${name})
+endfunction()
 
-# The completion token's cost: future vs callback vs coroutine through the facade (issue 9).
-if(TARGET couchkv_mock)
-  add_executable(bench_tokens bench_tokens.cpp)
-  target_link_libraries(bench_tokens PRIVATE couchkv_client couchkv_mock)
-  couchkv_warnings(bench_tokens)
-endif()
-
-# GET through the facade against the mock, next to a raw socket on the mock's KV port (issue 9).
-if(TARGET couchkv_mock)
-  add_executable(bench_mock_get bench_mock_get.cpp)
-  target_link_libraries(bench_mock_get PRIVATE couchkv_client couchkv_mock)
-  couchkv_warnings(bench_mock_get)
-endif()
-
-# A burst of operations on a bucket whose connections are still coming up (issue 9).
-if(TARGET couchkv_mock)
-  add_executable(bench_cold_start bench_cold_start.cpp)
-  target_link_libraries(bench_cold_start PRIVATE couchkv_client couchkv_mock)
-  couchkv_warnings(bench_cold_start)
-endif()
+couchkv_mock_program(couchkv-soak soak.cpp)                  # the soak run (issue 9)
+couchkv_mock_program(bench_endure bench_endure.cpp)          # endure latency against the mock's delays (issue 7)
+couchkv_mock_program(bench_tokens bench_tokens.cpp)          # future vs callback vs coroutine per op (issue 9)
+couchkv_mock_program(bench_mock_get bench_mock_get.cpp)      # facade GET next to a raw socket on the mock (issue 9)
+couchkv_mock_program(bench_cold_start bench_cold_start.cpp)  # a burst on a bucket still connecting (issue 9)
