@@ -1,6 +1,8 @@
 #include <couchkv/protocol/errors.hpp>
 #include <couchkv/protocol/header.hpp>
 
+#include "header_reader.hpp"
+
 namespace couchkv::protocol {
 
 void encode_header(const header& h, std::byte* out) noexcept
@@ -25,29 +27,9 @@ void encode_header(const header& h, std::byte* out) noexcept
 
 std::optional<header> decode_header(const std::byte* in, std::error_code& ec) noexcept
 {
-  auto m = std::to_integer<std::uint8_t>(in[0]);
-  if (!is_known_magic(m)) {
-    ec = client_errc::invalid_magic;
-    return std::nullopt;
-  }
   header h;
-  h.magic_byte = static_cast<magic>(m);
-  h.opcode = std::to_integer<std::uint8_t>(in[1]);
-  if (is_flexible(h.magic_byte)) {
-    h.framing_extras_len = std::to_integer<std::uint8_t>(in[2]);
-    h.key_len = std::to_integer<std::uint8_t>(in[3]);
-  } else {
-    h.key_len = load_be16(in + 2);
-  }
-  h.extras_len = std::to_integer<std::uint8_t>(in[4]);
-  h.datatype = std::to_integer<std::uint8_t>(in[5]);
-  h.specific = load_be16(in + 6);
-  h.body_len = load_be32(in + 8);
-  h.opaque = load_be32(in + 12);
-  h.cas = load_be64(in + 16);
-  std::uint64_t parts = std::uint64_t{h.framing_extras_len} + h.extras_len + h.key_len;
-  if (parts > h.body_len) {
-    ec = client_errc::invalid_header;
+  if (int e = detail::read_header(in, h); e != 0) {
+    ec = static_cast<client_errc>(e);
     return std::nullopt;
   }
   ec.clear();
