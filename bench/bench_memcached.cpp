@@ -77,13 +77,13 @@ struct couchkv_client {
   }
   io::kv_request get(int i)
   {
-    protocol::byte_buffer b;
+    auto b = io::request_buffer(); // recycled by the connection: no allocation per request
     protocol::append_get(b, 0, {.key = key_of(i)});
     return {std::move(b), io::clock::time_point::max()};
   }
   io::kv_request set(int i)
   {
-    protocol::byte_buffer b;
+    auto b = io::request_buffer(); // recycled by the connection: no allocation per request
     protocol::append_store(b, protocol::opcode::set, 0, {.key = key_of(i)}, {.value = protocol::as_bytes(value)});
     return {std::move(b), io::clock::time_point::max()};
   }

@@ -492,7 +492,7 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
   // No connection up (the pool would refuse it): wait for one without building the packet and
   // taking the round trip through the pool's refusal.
   if (!conn->has_open_connection()) return not_sent(o, true);
-  protocol::byte_buffer packet;
+  auto packet = io::request_buffer();
   o->spec.encode(packet, {.key = o->spec.key, .vbucket = vb});
   // The pool runs on strand_ (see connection_for), so its completion already arrives there: no
   // bind_executor, which would convert the strand to a new any_io_executor per operation.

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace couchkv::io {
@@ -33,6 +34,45 @@ using sys_error = boost::system::error_code;
 
 namespace {
 constexpr std::size_t initial_read_buffer = 64 * 1024;
+
+// The request buffers the connections of this thread have finished with (see request_buffer()).
+// Bounded in number and in the capacity kept, so a burst of large values is not hoarded.
+class request_buffer_cache {
+public:
+  static constexpr std::size_t max_buffers = 64;
+  static constexpr std::size_t max_capacity = 4096;
+
+  protocol::byte_buffer take() noexcept
+  {
+    if (free_.empty()) return {};
+    protocol::byte_buffer b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void give(protocol::byte_buffer&& b) noexcept
+  {
+    if (b.capacity() == 0 || b.capacity() > max_capacity || free_.size() == max_buffers) return;
+    if (free_.capacity() == 0) {
+      try {
+        free_.reserve(max_buffers); // once: push_back below never allocates
+      } catch (const std::bad_alloc&) {
+        return;
+      }
+    }
+    b.clear();
+    free_.push_back(std::move(b));
+  }
+
+private:
+  std::vector<protocol::byte_buffer> free_;
+};
+
+thread_local request_buffer_cache request_buffers;
+
+// The connection whose read loop this thread is running (its handlers run inline from there):
+// a request issued from such a handler is on the connection's executor without asking the
+// type-erased executor (see start_execute).
+thread_local const void* read_loop_of = nullptr;
 
 // Completions never run inline: the user's handler may start new operations, which must not
 // re-enter the table being walked.
@@ -354,7 +394,14 @@ void kv_connection::impl::read(const std::shared_ptr<kv_connection>& self)
     // stays set) and write what they queue in one flush at the end.
     m.reading = true;
     m.dispatching = true;
-    bool go_on = m.dispatch_packets(self);
+    bool go_on;
+    {
+      struct in_read_loop { // restored also when a handler throws out of run()
+        const void* outer;
+        ~in_read_loop() { read_loop_of = outer; }
+      } guard{std::exchange(read_loop_of, &m)};
+      go_on = m.dispatch_packets(self);
+    }
     m.dispatching = false;
     m.reading = false;
     if (!go_on) return;
@@ -481,6 +528,7 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
     arm_timer(self);
   }
   queued.insert(queued.end(), req.packet.begin(), req.packet.end());
+  request_buffers.give(std::move(req.packet));
   queued_last = seq;
   if (dispatching) return; // the read loop flushes once, after its last handler
   if (ops.size() == 1) {
@@ -645,17 +693,21 @@ void kv_connection::start_connect(asio::any_completion_handler<connect_signature
   });
 }
 
-void kv_connection::start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
+protocol::byte_buffer request_buffer() noexcept { return request_buffers.take(); }
+
+void kv_connection::start_execute(const std::shared_ptr<kv_connection>& self, kv_request req,
+                                  asio::any_completion_handler<execute_signature> handler,
                                   const asio::any_io_executor* handler_ex)
 {
   // A handler that completes on our executor is called directly (see complete()).
   completion_executor hex;
   if (handler_ex != nullptr && *handler_ex != ex_) hex.emplace(*handler_ex);
-  if (running_on(ex_)) { // what dispatch would do, without wrapping the call in a type-erased function
-    impl_->execute(shared_from_this(), std::move(req), std::move(handler), std::move(hex));
+  // What dispatch would do, without wrapping the call in a type-erased function.
+  if (read_loop_of == impl_.get() || running_on(ex_)) {
+    impl_->execute(self, std::move(req), std::move(handler), std::move(hex));
     return;
   }
-  asio::dispatch(ex_, [self = shared_from_this(), req = std::move(req), h = std::move(handler),
+  asio::dispatch(ex_, [self, req = std::move(req), h = std::move(handler),
                        hex = std::move(hex)]() mutable {
     self->impl_->execute(self, std::move(req), std::move(h), std::move(hex));
   });

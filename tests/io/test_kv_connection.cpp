@@ -188,6 +188,41 @@ TEST(kv_connection_memcached, ten_thousand_pipelined_operations_match_their_resu
   EXPECT_EQ(st.orphans, 0u);
 }
 
+// A request built in io::request_buffer() on the connection's thread comes back to that thread's
+// cache once the connection has queued it: the next request reuses its memory. A buffer too large
+// to be worth keeping is freed instead.
+TEST(kv_connection_memcached, request_buffers_are_reused_on_the_connections_thread)
+{
+  memcached_server server;
+  io_thread t;
+  auto c = connect(t, memcached_settings(server.port()));
+  ASSERT_TRUE(run(*c, set_packet("recycled", "v")).first == std::error_code{});
+
+  // Runs on the io thread: issue a GET built in request_buffer(), then report which memory the
+  // next request_buffer() returns.
+  auto round = [&](std::size_t padding) {
+    std::promise<std::pair<const std::byte*, const std::byte*>> p;
+    asio::post(t.io, [&] {
+      auto b = io::request_buffer();
+      b.reserve(padding);
+      protocol::append_get(b, 0, {.key = "recycled"});
+      const std::byte* sent = b.data();
+      c->async_execute(request(std::move(b)), [&p, sent](std::error_code ec, io::kv_response r) {
+        EXPECT_FALSE(ec);
+        EXPECT_EQ(r.value_string(), "v");
+        auto next = io::request_buffer();
+        EXPECT_TRUE(next.empty());
+        p.set_value({sent, next.capacity() > 0 ? next.data() : nullptr});
+      });
+    });
+    return p.get_future().get();
+  };
+  auto [sent, reused] = round(64);
+  EXPECT_EQ(reused, sent) << "the request's buffer was not handed back for the next request";
+  auto [big, after_big] = round(1 << 20);
+  EXPECT_NE(after_big, big) << "a 1 MiB request buffer was kept in the cache";
+}
+
 TEST(kv_connection_memcached, sasl_plain_against_memcached_dash_S)
 {
   auto dir = temp_dir("sasl");

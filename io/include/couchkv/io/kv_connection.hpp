@@ -47,6 +47,12 @@ struct kv_request {
   clock::time_point deadline{clock::time_point::max()};
 };
 
+// An empty buffer to build the next request in. The connection copies each request into its
+// write queue and keeps the emptied buffer in a small cache of the thread it runs on; this takes
+// one from the calling thread's cache, so a client that builds its requests here allocates no
+// buffer per request once warm (empty, without capacity, when the cache is).
+[[nodiscard]] protocol::byte_buffer request_buffer() noexcept;
+
 struct connection_settings {
   std::string host{"127.0.0.1"};
   std::uint16_t port{11210};
@@ -105,12 +111,12 @@ public:
           using handler_type = decltype(handler);
           if constexpr (std::is_same_v<asio::associated_executor_t<handler_type, no_associated_executor>,
                                        no_associated_executor>) {
-            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
-                                nullptr);
+            self->start_execute(self, std::move(req),
+                                asio::any_completion_handler<execute_signature>(std::move(handler)), nullptr);
           } else {
             asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
-                                &ex);
+            self->start_execute(self, std::move(req),
+                                asio::any_completion_handler<execute_signature>(std::move(handler)), &ex);
           }
         },
         token, std::move(request));
@@ -139,8 +145,9 @@ private:
   kv_connection(asio::any_io_executor ex, connection_settings settings);
   void start_connect(asio::any_completion_handler<connect_signature> handler, asio::any_io_executor handler_ex);
   // handler_ex: the executor the handler is associated with; null when it has none (ours).
-  void start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
-                     const asio::any_io_executor* handler_ex);
+  // self: this connection (the initiation holds it already).
+  void start_execute(const std::shared_ptr<kv_connection>& self, kv_request req,
+                     asio::any_completion_handler<execute_signature> handler, const asio::any_io_executor* handler_ex);
   // The default candidate asked of associated_executor: getting it back means "none".
   struct no_associated_executor {};
 
