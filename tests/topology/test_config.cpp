@@ -177,6 +177,46 @@ TEST(config_tracker, only_strictly_newer_epoch_rev_is_applied)
   EXPECT_EQ(t.offer(unversioned.dump(), "h").status, config_tracker::outcome::not_newer);
 }
 
+// A burst of NOT_MY_VBUCKET answers carries the same config text again and again: it is parsed
+// once. The answers stay what parsing would give; another origin or another text is parsed.
+TEST(config_tracker, the_same_text_again_is_answered_without_parsing)
+{
+  config_tracker t;
+  auto text = make_config(3, 1, 16, 10, 1).dump();
+  ASSERT_EQ(t.offer(text, "h").status, config_tracker::outcome::applied);
+  auto applied = t.current();
+  for (int i = 0; i < 1000; ++i) {
+    auto r = t.offer(text, "h");
+    ASSERT_EQ(r.status, config_tracker::outcome::not_newer);
+    ASSERT_EQ(r.error.ec, config_errc::not_newer);
+    ASSERT_EQ(r.error.detail, "offered (1, 10) vs current (1, 10)");
+  }
+  EXPECT_EQ(t.texts_parsed(), 1u);
+  EXPECT_EQ(t.current(), applied);
+
+  EXPECT_EQ(t.offer(text, "other-host").status, config_tracker::outcome::not_newer); // $HOST may differ
+  EXPECT_EQ(t.texts_parsed(), 2u);
+  auto older = make_config(3, 1, 16, 9, 1).dump();
+  auto first = t.offer(older, "h");
+  auto again = t.offer(older, "h");
+  EXPECT_EQ(again.status, config_tracker::outcome::not_newer);
+  EXPECT_EQ(again.error.detail, first.error.detail);
+  EXPECT_EQ(t.texts_parsed(), 3u);
+
+  std::string garbage = "{\"rev\": ";
+  auto bad = t.offer(garbage, "h");
+  ASSERT_EQ(bad.status, config_tracker::outcome::invalid);
+  auto bad_again = t.offer(garbage, "h");
+  EXPECT_EQ(bad_again.status, config_tracker::outcome::invalid);
+  EXPECT_EQ(bad_again.error.ec, bad.error.ec);
+  EXPECT_EQ(t.texts_parsed(), 4u);
+
+  // A newer text is parsed and applied; the text applied first is now older, and still not newer.
+  ASSERT_EQ(t.offer(make_config(3, 1, 16, 11, 1).dump(), "h").status, config_tracker::outcome::applied);
+  EXPECT_EQ(t.offer(text, "h").status, config_tracker::outcome::not_newer);
+  EXPECT_EQ(t.current()->rev, 11);
+}
+
 TEST(config_tracker, invalid_config_keeps_the_previous_one)
 {
   config_tracker t;

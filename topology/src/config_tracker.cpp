@@ -52,15 +52,41 @@ config_diff diff_configs(const bucket_config* before, const bucket_config& after
   return d;
 }
 
+namespace {
+std::string revision_text(const bucket_config& c)
+{
+  // Appended piece by piece: "(" + std::to_string(...) trips GCC 12's false -Wrestrict at -O3.
+  std::string out = "(";
+  out += std::to_string(c.rev_epoch);
+  out += ", ";
+  out += std::to_string(c.rev);
+  out += ')';
+  return out;
+}
+} // namespace
+
 config_tracker::result config_tracker::offer(std::string_view json, std::string_view origin_host)
 {
+  if (texts_parsed_ > 0 && json == last_text_ && origin_host == last_origin_) return last_answer_;
+  ++texts_parsed_;
+  last_text_.assign(json);
+  last_origin_.assign(origin_host);
   result r;
   auto cfg = parse_config(json, origin_host, r.error);
   if (!cfg) {
     r.status = outcome::invalid;
+    last_answer_ = r;
     return r;
   }
-  return offer(std::move(*cfg));
+  auto offered = revision_text(*cfg);
+  r = offer(std::move(*cfg));
+  if (r.status == outcome::applied) {
+    // The same text again is the current config again: not newer.
+    last_answer_ = {outcome::not_newer, {config_errc::not_newer, "offered " + offered + " vs current " + offered}, {}};
+  } else {
+    last_answer_ = r;
+  }
+  return r;
 }
 
 config_tracker::result config_tracker::offer(bucket_config cfg)
@@ -68,9 +94,7 @@ config_tracker::result config_tracker::offer(bucket_config cfg)
   result r;
   if (current_ && !is_newer(cfg, *current_)) {
     r.status = outcome::not_newer;
-    r.error = {config_errc::not_newer, "offered (" + std::to_string(cfg.rev_epoch) + ", " + std::to_string(cfg.rev) +
-                                           ") vs current (" + std::to_string(current_->rev_epoch) + ", " +
-                                           std::to_string(current_->rev) + ")"};
+    r.error = {config_errc::not_newer, "offered " + revision_text(cfg) + " vs current " + revision_text(*current_)};
     return r;
   }
   r.diff = diff_configs(current_.get(), cfg);

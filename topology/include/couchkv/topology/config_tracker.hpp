@@ -4,6 +4,7 @@
 #pragma once
 #include <couchkv/topology/config.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,15 +32,24 @@ public:
     config_diff diff{};
   };
 
-  // Parses and offers a config; an invalid one leaves the current config in force.
+  // Parses and offers a config; an invalid one leaves the current config in force. The same
+  // text from the same origin as the last one offered is not parsed again: its answer cannot
+  // change (parsing depends only on the two, and the current config only moves forward), and a
+  // server answering a burst of NOT_MY_VBUCKET sends the same body with every one of them.
   result offer(std::string_view json, std::string_view origin_host);
   result offer(bucket_config cfg);
 
   // Shared so readers (routing on other threads) can keep a snapshot while a newer one lands.
   [[nodiscard]] std::shared_ptr<const bucket_config> current() const noexcept { return current_; }
+  // How many texts offer() has parsed (the repeats it answered without parsing are not counted).
+  [[nodiscard]] std::uint64_t texts_parsed() const noexcept { return texts_parsed_; }
 
 private:
   std::shared_ptr<const bucket_config> current_;
+  std::string last_text_;
+  std::string last_origin_;
+  result last_answer_; // what offering last_text_ from last_origin_ again gives (never applied)
+  std::uint64_t texts_parsed_{0};
 };
 
 } // namespace couchkv::topology
