@@ -46,11 +46,13 @@ std::string basic_authorization(std::string_view user, std::string_view password
 struct http_client::connection {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::optional<tcp::resolver> resolver; // while resolving its endpoint
   beast::flat_buffer buffer;
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
   void close()
   {
+    if (resolver) resolver->cancel();
     sys_error ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     lowest().socket().close(ignored);
@@ -141,6 +143,17 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
     sys_error ec;
     std::unique_ptr<connection> conn;
     bool reused = false;
+    // Busy from the start, connecting included, so close() reaches it (and the resolver) at once.
+    struct unbusy {
+      state& s;
+      connection* c{nullptr};
+      ~unbusy()
+      {
+        if (c) s.busy.erase(c);
+      }
+    } guard{st};
+    // A step that failed because close() cut it short reports that, not the step's own error.
+    auto closed = [&] { return fail(make_error_code(client_errc::cancelled), "HTTP client closed"); };
     if (!st.idle.empty()) {
       conn = std::move(st.idle.back());
       st.idle.pop_back();
@@ -154,13 +167,18 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
       } else {
         conn->plain.emplace(self->strand_);
       }
-      tcp::resolver resolver(self->strand_);
-      auto endpoints = co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port),
-                                                       asio::redirect_error(asio::use_awaitable, ec));
+      st.busy.insert(conn.get());
+      guard.c = conn.get();
+      conn->resolver.emplace(self->strand_);
+      auto endpoints = co_await conn->resolver->async_resolve(cfg.host, std::to_string(cfg.port),
+                                                              asio::redirect_error(asio::use_awaitable, ec));
+      conn->resolver.reset();
+      if (st.closed) co_return closed();
       if (ec) co_return fail(make_error_code(client_errc::connection_failed), "resolving " + cfg.host + ": " + ec.message());
       auto connect_deadline = std::min(req.deadline, std::chrono::steady_clock::now() + cfg.connect_timeout);
       conn->lowest().expires_at(connect_deadline);
       co_await conn->lowest().async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+      if (st.closed) co_return closed();
       if (ec) {
         co_return fail(ec == beast::error::timeout ? make_error_code(client_errc::timeout)
                                                    : make_error_code(client_errc::connection_failed),
@@ -174,6 +192,7 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
           co_return fail(make_error_code(client_errc::handshake_failed), "TLS: cannot set SNI host name " + name);
         }
         co_await conn->tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+        if (st.closed) co_return closed();
         if (ec) {
           conn->close();
           co_return fail(ec == beast::error::timeout ? make_error_code(client_errc::timeout)
@@ -183,14 +202,11 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
       }
       ++st.stats.connections_opened;
     }
-    if (st.closed) co_return fail(make_error_code(client_errc::cancelled), "HTTP client closed");
-
-    st.busy.insert(conn.get());
-    struct unbusy {
-      state& s;
-      connection* c;
-      ~unbusy() { s.busy.erase(c); }
-    } guard{st, conn.get()};
+    if (st.closed) co_return closed();
+    if (!guard.c) {
+      st.busy.insert(conn.get());
+      guard.c = conn.get();
+    }
 
     http::request<http::string_body> hreq{verb, req.target, 11};
     hreq.set(http::field::host, where);

@@ -594,6 +594,29 @@ TEST_F(tls_client_fixture, tls_with_a_certificate_for_another_host_fails_unless_
   EXPECT_EQ(counts.names(), std::vector<std::string>{"db.example.com"}); // and SNI carries it
 }
 
+// close() reaches a request whose connection is still being set up (here: a TLS handshake the
+// server never answers), not only those already talking HTTP.
+TEST_F(tls_client_fixture, close_aborts_a_request_still_in_its_tls_handshake)
+{
+  std::atomic<bool> release{false};
+  scripted_peer peer([&](tcp::socket&, int) {
+    while (!release) std::this_thread::sleep_for(10ms); // accepted, never answers the ClientHello
+  });
+  self_signed_certificate cert;
+  auto cctx = client_context(&cert);
+  auto c = make_tls(peer.port(), cctx); // connect_timeout 20 s
+  auto f = c->async_request(get("/pools", 30s), asio::use_future);
+  std::this_thread::sleep_for(200ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  c->close();
+  auto status = f.wait_for(5s);
+  release = true; // the peer's thread must end whatever happened
+  ASSERT_EQ(status, std::future_status::ready) << "close() left a connecting request to its timeout";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  auto [ec, resp] = f.get();
+  EXPECT_EQ(ec, client_errc::cancelled) << ec.message() << " " << resp.detail;
+}
+
 TEST_F(tls_client_fixture, tls_client_against_a_plain_http_server_fails_clearly)
 {
   // A plain HTTP server reads the ClientHello as a bad request, answers 400 and hangs up.
