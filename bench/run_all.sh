@@ -19,7 +19,7 @@ for nodes in 1 3; do taskset -c 1 "$build/bench/bench_cold_start" 20000 "$nodes"
 taskset -c 1 "$build/bench/bench_endure" 30 >"$out/endure"
 taskset -c 1 "$build/bench/bench_tokens" 20000 >"$out/tokens"
 { taskset -c 1 "$build/bench/bench_codec" --benchmark_min_time=0.3 2>/dev/null | grep -E '^(encode|decode)'
-  taskset -c 1 "$build/bench/bench_topology" --benchmark_min_time=0.3 2>/dev/null | grep -E '^(route|parse)'; } >"$out/micro"
+  taskset -c 1 "$build/bench/bench_topology" --benchmark_min_time=0.3 2>/dev/null | grep -E '^(route|parse|offer)'; } >"$out/micro"
 "$build/bench/couchkv-soak" | sed -n '/^faults injected/,/^result:/p' >"$out/soak"
 for t in 1 2; do
   echo "threads $t"
