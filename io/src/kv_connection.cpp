@@ -12,6 +12,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -549,15 +550,30 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
   using namespace asio::experimental::awaitable_operators;
   sys_error ec;
 
-  // Resolve and connect, racing the connect timeout.
+  // Resolve and connect, both racing the connect timeout. An address needs no resolver (Asio's
+  // resolves on a thread of its own, which an io_context told it runs single-threaded cannot take).
   asio::steady_timer deadline(self->ex_);
   deadline.expires_after(settings.connect_timeout);
-  auto endpoints = co_await resolver.async_resolve(settings.host, std::to_string(settings.port),
-                                                   asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) {
-    detail = "resolving " + settings.host + ": " + ec.message();
-    st = state::closed;
-    throw std::system_error(make_error_code(client_errc::connection_failed));
+  std::vector<tcp::endpoint> endpoints;
+  if (auto address = asio::ip::make_address(settings.host, ec); !ec) {
+    endpoints.emplace_back(address, settings.port);
+  } else {
+    ec = {};
+    auto resolved = co_await (resolver.async_resolve(settings.host, std::to_string(settings.port),
+                                                     asio::redirect_error(asio::use_awaitable, ec)) ||
+                              deadline.async_wait(asio::use_awaitable));
+    if (resolved.index() == 1) {
+      detail = "resolving " + settings.host + " timed out";
+      st = state::closed;
+      resolver.cancel();
+      throw std::system_error(make_error_code(client_errc::timeout));
+    }
+    if (ec) {
+      detail = "resolving " + settings.host + ": " + ec.message();
+      st = state::closed;
+      throw std::system_error(make_error_code(client_errc::connection_failed));
+    }
+    for (const auto& e : std::get<0>(resolved)) endpoints.push_back(e.endpoint());
   }
   auto result = co_await (asio::async_connect(lowest(), endpoints, asio::redirect_error(asio::use_awaitable, ec)) ||
                           deadline.async_wait(asio::use_awaitable));

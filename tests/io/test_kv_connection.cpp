@@ -223,6 +223,42 @@ TEST(kv_connection_memcached, request_buffers_are_reused_on_the_connections_thre
   EXPECT_NE(after_big, big) << "a 1 MiB request buffer was kept in the cache";
 }
 
+// An application that runs one thread may tell Asio so (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE: no
+// locking, and no resolver thread can post to it). Connecting to an address must not need the
+// resolver; a host name still goes through it.
+TEST(kv_connection_memcached, an_address_connects_without_the_resolver_thread)
+{
+  memcached_server server;
+  {
+    asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+    // The connection keeps a read pending, so run() would not return: run until `done` (5 s at most).
+    auto run_until = [&io](const auto& done) {
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!done() && std::chrono::steady_clock::now() < give_up) io.run_one_for(std::chrono::milliseconds(100));
+    };
+    auto c = io::kv_connection::create(io.get_executor(), memcached_settings(server.port()));
+    std::optional<std::error_code> connected;
+    c->async_connect([&](std::error_code ec) { connected = ec; });
+    run_until([&] { return connected.has_value(); });
+    ASSERT_TRUE(connected.has_value()) << "connect never completed";
+    ASSERT_FALSE(*connected) << connected->message() << " / " << c->last_error_detail();
+    std::optional<std::error_code> got;
+    c->async_execute(request(set_packet("unsafe-hint", "v")), [&](std::error_code ec, io::kv_response r) {
+      got = ec ? ec : (r.status() == status::success ? std::error_code{} : make_error_code(std::errc::io_error));
+    });
+    run_until([&] { return got.has_value(); });
+    ASSERT_TRUE(got.has_value());
+    EXPECT_FALSE(*got) << got->message();
+    c->close();
+    run_until([&] { return !c->is_open(); });
+  }
+  io_thread t;
+  auto settings = memcached_settings(server.port());
+  settings.host = "localhost";
+  auto named = connect(t, settings);
+  EXPECT_TRUE(named->is_open()) << named->last_error_detail();
+}
+
 TEST(kv_connection_memcached, sasl_plain_against_memcached_dash_S)
 {
   auto dir = temp_dir("sasl");
