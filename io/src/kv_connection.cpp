@@ -1,7 +1,6 @@
 #include <couchkv/io/kv_connection.hpp>
 #include <couchkv/io/executor.hpp>
 
-#include <memory_resource>
 #include <couchkv/protocol/errors.hpp>
 
 #include "tls_client.hpp"
@@ -22,6 +21,7 @@
 #include <boost/asio/write.hpp>
 
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <set>
 #include <utility>
@@ -100,6 +100,7 @@ struct pending {
   // STAT answers with one packet per statistic and ends with an empty-key packet: the packets
   // are gathered here (whole, header included) and delivered together with the terminator.
   std::unique_ptr<protocol::byte_buffer> collected{};
+  bool deadline_ordered{false}; // its deadline is in deadline_queue's ordered set, not the FIFO
 };
 
 // The operations in flight, by opaque. Opaques are ours to choose: they count up (wrapping after
@@ -182,6 +183,72 @@ private:
   std::uint32_t next_{0};
 };
 
+// The deadlines of the operations in flight, earliest first. Most arrive in order (one timeout
+// for every request of a connection or bucket, so each is no earlier than the one before): those
+// are appended to a FIFO and not looked for when their operation completes; an entry whose
+// operation is gone is dropped when it reaches the front, or by compaction, which keeps the FIFO
+// within twice the operations in flight. The few that arrive out of order go to an ordered set,
+// from which completion removes them. An ordered set for all of them cost about 600 instructions
+// per operation (a node from the pool resource, rebalancing on insert and on erase).
+class deadline_queue {
+public:
+  struct entry {
+    clock::time_point at;
+    std::uint32_t opaque;
+    std::uint64_t seq; // the operation's number: its opaque alone may be reused after wrapping
+  };
+
+  // Adds the deadline of an operation now in flight; returns true when it went to the ordered set
+  // (remove_ordered() must then be called when the operation completes). `live(entry)` says
+  // whether an entry's operation is still in flight; `in_flight` is how many are.
+  template <class Live>
+  bool add(const entry& e, std::size_t in_flight, const Live& live)
+  {
+    if (!fifo_.empty() && e.at < fifo_.back().at) {
+      ordered_.insert(e);
+      return true;
+    }
+    fifo_.push_back(e);
+    if (fifo_.size() > 2 * in_flight + 64) std::erase_if(fifo_, [&](const entry& x) { return !live(x); });
+    return false;
+  }
+  void remove_ordered(const entry& e) { ordered_.erase(e); }
+  // Drops the entries at the front of the FIFO whose operations are gone.
+  template <class Live>
+  void drop_stale_front(const Live& live)
+  {
+    while (!fifo_.empty() && !live(fifo_.front())) fifo_.pop_front();
+  }
+  // The earliest deadline still in force.
+  template <class Live>
+  [[nodiscard]] std::optional<entry> earliest(const Live& live)
+  {
+    drop_stale_front(live);
+    // remove_ordered() keeps the set free of stale entries; were one left, the timer would
+    // expire it for ever.
+    while (!ordered_.empty() && !live(*ordered_.begin())) ordered_.erase(ordered_.begin());
+    if (fifo_.empty() && ordered_.empty()) return std::nullopt;
+    if (ordered_.empty()) return fifo_.front();
+    if (fifo_.empty() || ordered_.begin()->at < fifo_.front().at) return *ordered_.begin();
+    return fifo_.front();
+  }
+  void clear()
+  {
+    fifo_.clear();
+    ordered_.clear();
+  }
+
+private:
+  struct by_time {
+    bool operator()(const entry& a, const entry& b) const noexcept
+    {
+      return a.at != b.at ? a.at < b.at : a.seq < b.seq;
+    }
+  };
+  std::deque<entry> fifo_;
+  std::set<entry, by_time> ordered_;
+};
+
 } // namespace
 
 struct kv_connection::impl {
@@ -203,11 +270,17 @@ struct kv_connection::impl {
   bootstrap_result boot;
   std::string detail;
 
-  // Nodes come from a pool owned by the connection: no malloc per operation once warm.
   op_table ops;
-  std::pmr::unsynchronized_pool_resource deadlines_memory;
-  std::pmr::set<std::pair<clock::time_point, std::uint32_t>> deadlines{&deadlines_memory};
+  deadline_queue deadlines;
   clock::time_point armed_for{clock::time_point::max()};
+  // Is a deadline entry's operation still in flight (and the same one)?
+  [[nodiscard]] auto live() noexcept
+  {
+    return [this](const deadline_queue::entry& e) {
+      const pending* op = ops.find(e.opaque);
+      return op != nullptr && op->seq == e.seq;
+    };
+  }
 
   // Requests are numbered in the order their bytes go out. An operation "was written" (the server
   // may have run it) when its number is at most written_upto, or while an asynchronous write
@@ -296,7 +369,10 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
   if (ops.find(opaque) == nullptr) return;
   auto op = ops.take(opaque);
   c.in_flight_.store(ops.size(), std::memory_order_relaxed);
-  if (op.deadline != clock::time_point::max()) deadlines.erase({op.deadline, opaque});
+  if (op.deadline != clock::time_point::max()) {
+    if (op.deadline_ordered) deadlines.remove_ordered({op.deadline, opaque, op.seq});
+    else deadlines.drop_stale_front(live()); // in order, it was at the front: no FIFO to grow
+  }
   auto slot = asio::get_associated_cancellation_slot(op.handler);
   if (slot.is_connected()) slot.clear();
   stats.bump(stats.completed);
@@ -311,8 +387,9 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
 
 void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
 {
-  if (deadlines.empty()) return; // a pending wake-up finds nothing to expire and stops
-  auto earliest = deadlines.begin()->first;
+  auto next = deadlines.earliest(live());
+  if (!next) return; // a pending wake-up finds nothing to expire and stops
+  auto earliest = next->at;
   if (earliest >= armed_for) return; // an earlier (or the same) wake-up is already set
   armed_for = earliest;
   timer.expires_at(earliest); // cancels a later wait; its handler sees operation_aborted
@@ -321,10 +398,10 @@ void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
     if (ec == asio::error::operation_aborted) return; // re-armed earlier, or closing
     m.armed_for = clock::time_point::max();
     auto now = clock::now();
-    while (!m.deadlines.empty() && m.deadlines.begin()->first <= now) {
-      auto opaque = m.deadlines.begin()->second;
+    while (auto e = m.deadlines.earliest(m.live())) {
+      if (e->at > now) break;
       m.stats.bump(m.stats.timeouts);
-      m.complete(*self, opaque, client_errc::timeout, {});
+      m.complete(*self, e->opaque, client_errc::timeout, {});
     }
     m.arm_timer(self);
   });
@@ -481,6 +558,7 @@ void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::
     complete(*self, opaque, written ? client_errc::connection_closed : client_errc::not_connected, {});
   }
   queued.clear();
+  deadlines.clear(); // what is left are entries of operations completed above
   if (was_open && close_cb) {
     auto cb = std::move(close_cb);
     close_cb = nullptr;
@@ -525,7 +603,7 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
   }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (deadline != clock::time_point::max()) {
-    deadlines.emplace(deadline, opaque);
+    if (deadlines.add({deadline, opaque, seq}, ops.size(), live())) ops.find(opaque)->deadline_ordered = true;
     arm_timer(self);
   }
   queued.insert(queued.end(), req.packet.begin(), req.packet.end());

@@ -457,6 +457,86 @@ TEST(kv_connection_fake_peer, deadlines_cancellation_queue_limit_and_orphans)
   EXPECT_EQ(c->stats().cancelled, 1u);
 }
 
+// Deadlines that arrive out of order (a shorter timeout after a longer one) expire in deadline
+// order, each at its own time; an operation that completes otherwise (cancelled) never times out
+// later; operations without a deadline wait for their answer.
+TEST(kv_connection_fake_peer, deadlines_in_any_order_expire_in_order_and_on_time)
+{
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  fake_peer peer([released](asio::ip::tcp::socket& s) {
+    std::vector<std::byte> got; // read everything, answer only once released
+    std::array<std::byte, 4096> buf;
+    s.non_blocking(true);
+    while (released.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+      boost::system::error_code ec;
+      auto n = s.read_some(asio::buffer(buf), ec);
+      if (!ec) got.insert(got.end(), buf.begin(), buf.begin() + n);
+    }
+    s.non_blocking(false);
+    std::span<const std::byte> rest(got);
+    protocol::byte_buffer out;
+    for (auto r = protocol::decode_packet(rest); r.state == protocol::decode_state::complete;
+         r = protocol::decode_packet(rest)) {
+      protocol::append_response(out, {.op = r.packet.hdr.opcode, .opaque = r.packet.opaque()});
+      rest = rest.subspan(r.consumed);
+    }
+    boost::system::error_code ec;
+    asio::write(s, asio::buffer(out), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  });
+  io_thread t;
+  io::connection_settings s;
+  s.port = peer.port();
+  s.run_bootstrap = false;
+  auto c = connect(t, s);
+
+  using ms = std::chrono::milliseconds;
+  struct outcome {
+    std::error_code ec;
+    io::clock::time_point at;
+  };
+  const std::vector<int> timeouts{400, 100, 600, 50, 300, 250, 150};
+  std::vector<std::promise<outcome>> done(timeouts.size());
+  std::promise<outcome> cancelled, untimed;
+  asio::cancellation_signal signal;
+  const auto t0 = io::clock::now();
+  asio::post(c->get_executor(), [&] { // issued together, on the connection's thread
+    for (std::size_t i = 0; i < timeouts.size(); ++i) {
+      if (i == 3) {
+        c->async_execute(request(get_packet("cancelled"), ms(200)),
+                         asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, io::kv_response) {
+                           cancelled.set_value({ec, io::clock::now()});
+                         }));
+        c->async_execute({get_packet("untimed"), io::clock::time_point::max()},
+                         [&](std::error_code ec, io::kv_response) { untimed.set_value({ec, io::clock::now()}); });
+      }
+      c->async_execute({get_packet("k" + std::to_string(i)), t0 + ms(timeouts[i])},
+                       [&, i](std::error_code ec, io::kv_response) { done[i].set_value({ec, io::clock::now()}); });
+    }
+  });
+  std::this_thread::sleep_for(ms(20));
+  asio::post(c->get_executor(), [&] { signal.emit(asio::cancellation_type::terminal); });
+  auto cancel_outcome = cancelled.get_future().get();
+  EXPECT_EQ(cancel_outcome.ec, protocol::client_errc::cancelled);
+
+  std::vector<std::pair<int, outcome>> got;
+  for (std::size_t i = 0; i < timeouts.size(); ++i) got.emplace_back(timeouts[i], done[i].get_future().get());
+  for (const auto& [timeout, o] : got) {
+    EXPECT_EQ(o.ec, protocol::client_errc::timeout) << timeout << " ms";
+    EXPECT_GE(o.at - t0, ms(timeout)) << "expired early";
+    EXPECT_LT(o.at - t0, ms(timeout + 1000)) << "expired late: " << timeout << " ms";
+  }
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) { return a.second.at < b.second.at; });
+  for (std::size_t i = 1; i < got.size(); ++i) EXPECT_LT(got[i - 1].first, got[i].first) << "expired out of order";
+
+  release.set_value();
+  auto u = untimed.get_future().get();
+  EXPECT_FALSE(u.ec) << u.ec.message();
+  EXPECT_EQ(c->stats().timeouts, timeouts.size());
+  EXPECT_EQ(c->stats().cancelled, 1u);
+}
+
 TEST(kv_connection_fake_peer, connection_refused_and_connect_timeout)
 {
   io_thread t;
