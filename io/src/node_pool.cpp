@@ -30,6 +30,10 @@ void post_completion(const asio::any_io_executor& ex, Handler h, Args... args)
   asio::post(ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
 }
 
+// An executor an operation's completion must go through; empty (the common case) when it is the
+// pool's own. Optional rather than an empty any_io_executor: moving that one costs type-erased calls.
+using completion_executor = std::optional<asio::any_io_executor>;
+
 // What one slot shares with the completions of the operations routed to it (which may run on any
 // thread, after the pool is gone): atomics only.
 struct slot_counters {
@@ -89,7 +93,7 @@ struct node_pool::impl {
   struct waiter {
     kv_request req;
     asio::any_completion_handler<execute_signature> handler;
-    asio::any_io_executor handler_ex;
+    completion_executor handler_ex;
     clock::time_point until;
   };
   template <class Sig>
@@ -144,11 +148,16 @@ struct node_pool::impl {
   void mark_closed(slot& s);
   int pick();
   void execute(const std::shared_ptr<node_pool>& self, kv_request req,
-               asio::any_completion_handler<execute_signature> handler, asio::any_io_executor handler_ex);
+               asio::any_completion_handler<execute_signature> handler, completion_executor handler_ex);
   void send(std::size_t i, kv_request req, asio::any_completion_handler<execute_signature> handler,
-            asio::any_io_executor handler_ex);
+            completion_executor handler_ex);
   void wait_for_connection(const std::shared_ptr<node_pool>& self, kv_request req,
-                           asio::any_completion_handler<execute_signature> handler, asio::any_io_executor handler_ex);
+                           asio::any_completion_handler<execute_signature> handler, completion_executor handler_ex);
+  // Where a completion goes: the handler's executor, or ours.
+  [[nodiscard]] const asio::any_io_executor& target(const completion_executor& handler_ex) const
+  {
+    return handler_ex ? *handler_ex : executor;
+  }
   void finish_waiter(std::uint64_t id, std::error_code ec);
   void drain_waiters();
   void arm_waiter_timer(const std::shared_ptr<node_pool>& self);
@@ -361,10 +370,10 @@ int node_pool::impl::pick()
 }
 
 void node_pool::impl::execute(const std::shared_ptr<node_pool>& self, kv_request req,
-                              asio::any_completion_handler<execute_signature> handler, asio::any_io_executor handler_ex)
+                              asio::any_completion_handler<execute_signature> handler, completion_executor handler_ex)
 {
   if (st != state::running) {
-    post_completion(handler_ex, std::move(handler), std::error_code(client_errc::not_connected), kv_response{});
+    post_completion(target(handler_ex), std::move(handler), std::error_code(client_errc::not_connected), kv_response{});
     return;
   }
   if (int j = pick(); j >= 0) {
@@ -372,26 +381,25 @@ void node_pool::impl::execute(const std::shared_ptr<node_pool>& self, kv_request
     return;
   }
   if (!settings.wait_for_connection) {
-    post_completion(handler_ex, std::move(handler), std::error_code(client_errc::not_connected), kv_response{});
+    post_completion(target(handler_ex), std::move(handler), std::error_code(client_errc::not_connected), kv_response{});
     return;
   }
   wait_for_connection(self, std::move(req), std::move(handler), std::move(handler_ex));
 }
 
 void node_pool::impl::send(std::size_t i, kv_request req, asio::any_completion_handler<execute_signature> handler,
-                           asio::any_io_executor handler_ex)
+                           completion_executor handler_ex)
 {
   auto& s = *slots[i];
   auto c = s.counters;
   if (c->in_flight.load(std::memory_order_relaxed) >= settings.max_in_flight) { // the least loaded is full
-    post_completion(handler_ex, std::move(handler), std::error_code(client_errc::queue_full), kv_response{});
+    post_completion(target(handler_ex), std::move(handler), std::error_code(client_errc::queue_full), kv_response{});
     return;
   }
   c->in_flight.fetch_add(1, std::memory_order_relaxed);
   c->routed.fetch_add(1, std::memory_order_relaxed);
   auto cancel_slot = asio::get_associated_cancellation_slot(handler);
-  // Bound to the caller's executor, so the connection posts the completion straight there.
-  auto done = asio::bind_executor(handler_ex, [h = std::move(handler), c](std::error_code ec, kv_response r) mutable {
+  auto done = [h = std::move(handler), c](std::error_code ec, kv_response r) mutable {
     c->in_flight.fetch_sub(1, std::memory_order_relaxed);
     if (ec) {
       c->failed.fetch_add(1, std::memory_order_relaxed);
@@ -400,24 +408,30 @@ void node_pool::impl::send(std::size_t i, kv_request req, asio::any_completion_h
       c->heard();
     }
     std::move(h)(ec, std::move(r));
-  });
-  if (cancel_slot.is_connected()) {
-    s.conn->async_execute(std::move(req), asio::bind_cancellation_slot(cancel_slot, std::move(done)));
-  } else {
-    s.conn->async_execute(std::move(req), std::move(done));
-  }
+  };
+  auto issue = [&](auto&& completion) {
+    if (cancel_slot.is_connected()) {
+      s.conn->async_execute(std::move(req), asio::bind_cancellation_slot(cancel_slot, std::move(completion)));
+    } else {
+      s.conn->async_execute(std::move(req), std::move(completion));
+    }
+  };
+  // Bound to the caller's executor when it has one, so the connection posts the completion
+  // straight there; otherwise it completes on the connection's executor, which is ours.
+  if (handler_ex) issue(asio::bind_executor(*handler_ex, std::move(done)));
+  else issue(std::move(done));
 }
 
 void node_pool::impl::wait_for_connection(const std::shared_ptr<node_pool>& self, kv_request req,
                                           asio::any_completion_handler<execute_signature> handler,
-                                          asio::any_io_executor handler_ex)
+                                          completion_executor handler_ex)
 {
   auto now = clock::now();
   std::error_code refuse;
   if (req.deadline <= now) refuse = client_errc::timeout;
   else if (settings.max_connection_wait.count() == 0) refuse = client_errc::not_connected; // waiting is off
   if (refuse) {
-    post_completion(handler_ex, std::move(handler), refuse, kv_response{});
+    post_completion(target(handler_ex), std::move(handler), refuse, kv_response{});
     return;
   }
   auto until = req.deadline;
@@ -449,7 +463,7 @@ void node_pool::impl::finish_waiter(std::uint64_t id, std::error_code ec)
   waiting_count.store(waiters.size(), std::memory_order_relaxed);
   auto cancel_slot = asio::get_associated_cancellation_slot(w.handler);
   if (cancel_slot.is_connected()) cancel_slot.clear();
-  post_completion(w.handler_ex, std::move(w.handler), ec, kv_response{});
+  post_completion(target(w.handler_ex), std::move(w.handler), ec, kv_response{});
 }
 
 void node_pool::impl::drain_waiters()
@@ -550,14 +564,17 @@ void node_pool::start_start(asio::any_completion_handler<start_signature> handle
 }
 
 void node_pool::start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
-                              asio::any_io_executor handler_ex)
+                              const asio::any_io_executor* handler_ex)
 {
+  // A handler that completes on our executor needs no executor of its own (see send()).
+  completion_executor hex;
+  if (handler_ex != nullptr && *handler_ex != ex_) hex.emplace(*handler_ex);
   if (running_on(ex_)) { // what dispatch would do, without the type-erased wrapping
-    impl_->execute(shared_from_this(), std::move(req), std::move(handler), std::move(handler_ex));
+    impl_->execute(shared_from_this(), std::move(req), std::move(handler), std::move(hex));
     return;
   }
   asio::dispatch(ex_, [self = shared_from_this(), req = std::move(req), h = std::move(handler),
-                           hex = std::move(handler_ex)]() mutable {
+                           hex = std::move(hex)]() mutable {
     self->impl_->execute(self, std::move(req), std::move(h), std::move(hex));
   });
 }

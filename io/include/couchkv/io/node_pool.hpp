@@ -26,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace couchkv::io {
@@ -105,10 +106,18 @@ public:
   {
     return asio::async_initiate<Token, execute_signature>(
         [self = shared_from_this()](auto handler, kv_request req) {
-          // Taken while the handler's type is known (see kv_connection::async_execute).
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-          self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
-                              std::move(ex));
+          // Taken while the handler's type is known (see kv_connection::async_execute). A handler
+          // without one completes on ours: no executor is copied, bound or compared for it.
+          using handler_type = decltype(handler);
+          if constexpr (std::is_same_v<asio::associated_executor_t<handler_type, no_associated_executor>,
+                                       no_associated_executor>) {
+            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
+                                nullptr);
+          } else {
+            asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
+            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
+                                &ex);
+          }
         },
         token, std::move(request));
   }
@@ -152,8 +161,11 @@ private:
   struct impl;
   node_pool(asio::any_io_executor ex, pool_settings settings);
   void start_start(asio::any_completion_handler<start_signature> handler, asio::any_io_executor handler_ex);
+  // handler_ex: the executor the handler is associated with; null when it has none (ours).
   void start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
-                     asio::any_io_executor handler_ex);
+                     const asio::any_io_executor* handler_ex);
+  // The default candidate asked of associated_executor: getting it back means "none".
+  struct no_associated_executor {};
   void start_close_gracefully(asio::any_completion_handler<close_signature> handler, asio::any_io_executor handler_ex);
 
   executor_type ex_;
