@@ -19,6 +19,21 @@ TEST(request, get_1_2)
   EXPECT_EQ(to_hex(b), "80000005000000000000000500000000000000000000000048656c6c6f");
 }
 
+TEST(request, plain_get_writes_what_append_get_writes)
+{
+  for (std::string_view key : {"Hello", "k", "bench::123456", "a-key-of-forty-characters-for-the-check!"}) {
+    for (std::uint16_t vb : {0, 1, 511, 1023}) {
+      byte_buffer a, b;
+      append_get(a, 0, {.key = key, .vbucket = vb});
+      append_plain_get(b, key, vb);
+      EXPECT_EQ(to_hex(b), to_hex(a)) << key << " " << vb;
+      append_get(a, 0, {.key = "next", .vbucket = 7}); // appended behind what is there
+      append_plain_get(b, "next", 7);
+      EXPECT_EQ(to_hex(b), to_hex(a)) << key << " " << vb;
+    }
+  }
+}
+
 TEST(request, add_1_5)
 {
   byte_buffer b;

@@ -7,6 +7,7 @@
 #include <couchkv/protocol/opcode.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -59,6 +60,25 @@ struct counter_args {
 
 // op: get, getq, getk, getkq, get_replica
 void append_get(byte_buffer& out, std::uint32_t opaque, const doc_key& key, opcode op = opcode::get);
+// The same bytes as append_get for a key without a collection (opaque 0), written in place with no
+// intermediate header: for batches of GETs, where it runs once per key. write_plain_get writes
+// at `out` (header_size + key.size() bytes, zeroed beforehand) and returns the end.
+inline std::byte* write_plain_get(std::byte* out, std::string_view key, std::uint16_t vbucket) noexcept
+{
+  out[0] = static_cast<std::byte>(magic::client_request);
+  out[1] = static_cast<std::byte>(opcode::get);
+  store_be16(out + 2, static_cast<std::uint16_t>(key.size()));
+  store_be16(out + 6, vbucket);
+  store_be32(out + 8, static_cast<std::uint32_t>(key.size()));
+  if (!key.empty()) std::memcpy(out + header_size, key.data(), key.size());
+  return out + header_size + key.size();
+}
+inline void append_plain_get(byte_buffer& out, std::string_view key, std::uint16_t vbucket)
+{
+  const auto at = out.size();
+  out.resize(at + header_size + key.size()); // zero-filled: extras, datatype, opaque and CAS
+  write_plain_get(out.data() + at, key, vbucket);
+}
 // op: set, add, replace and their quiet forms
 void append_store(byte_buffer& out, opcode op, std::uint32_t opaque, const doc_key& key, const store_args& args);
 // op: del, delq
