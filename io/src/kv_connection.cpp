@@ -22,6 +22,7 @@
 
 #include <cstring>
 #include <deque>
+#include <list>
 #include <optional>
 #include <set>
 #include <utility>
@@ -92,6 +93,14 @@ void dispatch_completion(const asio::any_io_executor& ex, Handler h, Args... arg
 // own. Optional rather than an empty any_io_executor: moving that one costs type-erased calls.
 using completion_executor = std::optional<asio::any_io_executor>;
 
+// The requests of one execute_batch call share a deadline: one entry here instead of one per
+// request in the deadline set. It lives while any of its requests is pending.
+struct batch_group {
+  clock::time_point deadline;
+  std::size_t left{0}; // requests still pending
+  std::list<batch_group>::iterator self;
+};
+
 struct pending {
   asio::any_completion_handler<kv_connection::execute_signature> handler;
   completion_executor handler_ex;
@@ -101,6 +110,16 @@ struct pending {
   // are gathered here (whole, header included) and delivered together with the terminator.
   std::unique_ptr<protocol::byte_buffer> collected{};
   bool deadline_ordered{false}; // its deadline is in deadline_queue's ordered set, not the FIFO
+};
+
+// A request of a batch (execute_batch): no handler; its sink is told, under `index`. Kept beside
+// `pending` in the table rather than in it, so that single operations carry (and move) nothing
+// more for it.
+struct batch_request {
+  batch_sink* sink{nullptr};
+  std::size_t index{0};
+  batch_group* group{nullptr};
+  std::uint64_t seq{0}; // as pending::seq
 };
 
 // The operations in flight, by opaque. Opaques are ours to choose: they count up (wrapping after
@@ -118,7 +137,14 @@ public:
   {
     if (opaque == 0 || entries_.empty()) return nullptr;
     auto& e = entries_[opaque & mask_];
-    return e.opaque == opaque ? &*e.op : nullptr;
+    return e.opaque == opaque && e.op ? &*e.op : nullptr;
+  }
+
+  batch_request* find_batch(std::uint32_t opaque) noexcept
+  {
+    if (opaque == 0 || entries_.empty()) return nullptr;
+    auto& e = entries_[opaque & mask_];
+    return e.opaque == opaque && !e.op ? &e.batch : nullptr;
   }
 
   // Stores the operation under a fresh opaque and returns the opaque. `op` stays valid until the
@@ -137,6 +163,34 @@ public:
     return opaque;
   }
 
+  // A batch request (no pending: nothing to construct).
+  std::uint32_t add_batch(batch_sink* sink, std::size_t index, batch_group* group, std::uint64_t seq)
+  {
+    if ((size_ + 1) * 2 > entries_.size()) grow();
+    std::uint32_t opaque;
+    do {
+      opaque = ++next_;
+    } while (opaque == 0 || entries_[opaque & mask_].opaque != 0);
+    auto& e = entries_[opaque & mask_];
+    e.opaque = opaque;
+    e.batch = {sink, index, group, seq};
+    ++size_;
+    return opaque;
+  }
+
+  // Room for `n` more without growing more than once.
+  void reserve_for(std::size_t n)
+  {
+    while ((size_ + n) * 2 > entries_.size()) grow();
+  }
+
+  // Removes a batch request (which must be there).
+  void erase_batch(std::uint32_t opaque) noexcept
+  {
+    entries_[opaque & mask_].opaque = 0;
+    --size_;
+  }
+
   // Removes the operation (which must be there) and hands it over.
   pending take(std::uint32_t opaque) noexcept
   {
@@ -152,7 +206,14 @@ public:
   void for_each(F&& f)
   {
     for (auto& e : entries_) {
-      if (e.opaque != 0) f(e.opaque, *e.op);
+      if (e.opaque != 0 && e.op) f(e.opaque, *e.op);
+    }
+  }
+  template <class F>
+  void for_each_batch(F&& f)
+  {
+    for (auto& e : entries_) {
+      if (e.opaque != 0 && !e.op) f(e.opaque, e.batch);
     }
   }
 
@@ -161,7 +222,8 @@ private:
   // any_completion_handler move assignment wraps the handler in itself without end.
   struct entry {
     std::uint32_t opaque{0}; // 0: free
-    std::optional<pending> op;
+    std::optional<pending> op; // a single operation, or empty:
+    batch_request batch;       // a batch's request
   };
   void grow()
   {
@@ -171,7 +233,8 @@ private:
       if (e.opaque == 0) continue;
       auto& to = bigger[e.opaque & mask];
       to.opaque = e.opaque;
-      to.op.emplace(std::move(*e.op));
+      if (e.op) to.op.emplace(std::move(*e.op));
+      else to.batch = e.batch;
     }
     entries_ = std::move(bigger);
     mask_ = mask;
@@ -272,6 +335,7 @@ struct kv_connection::impl {
 
   op_table ops;
   deadline_queue deadlines;
+  std::list<batch_group> batches; // the deadlines of execute_batch's requests, one per call
   clock::time_point armed_for{clock::time_point::max()};
   // Is a deadline entry's operation still in flight (and the same one)?
   [[nodiscard]] auto live() noexcept
@@ -312,9 +376,15 @@ struct kv_connection::impl {
   // The engine; every member function runs on the connection's executor. `self` keeps the
   // connection alive across the asynchronous steps.
   void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response&& resp);
-  [[nodiscard]] bool was_written(const pending& op) const
+  // A batch request's end: its response (p) or its error.
+  void complete_batch(kv_connection& c, std::uint32_t opaque, const batch_request& r, std::error_code ec,
+                      const protocol::packet_view* p);
+  void expire_batches(kv_connection& c, clock::time_point now);
+  std::error_code execute_batch(const std::shared_ptr<kv_connection>& self, protocol::byte_buffer& packets,
+                                std::size_t count, clock::time_point deadline, batch_sink& sink);
+  [[nodiscard]] bool was_written(std::uint64_t seq) const
   {
-    return op.seq <= written_upto || (write_in_flight && op.seq <= writing_last);
+    return seq <= written_upto || (write_in_flight && seq <= writing_last);
   }
   void arm_timer(const std::shared_ptr<kv_connection>& self);
   void flush(const std::shared_ptr<kv_connection>& self);
@@ -388,8 +458,11 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
 void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
 {
   auto next = deadlines.earliest(live());
-  if (!next) return; // a pending wake-up finds nothing to expire and stops
-  auto earliest = next->at;
+  auto earliest = next ? next->at : clock::time_point::max();
+  if (!batches.empty()) {
+    for (const auto& g : batches) earliest = std::min(earliest, g.deadline);
+  }
+  if (earliest == clock::time_point::max()) return; // a pending wake-up finds nothing to expire and stops
   if (earliest >= armed_for) return; // an earlier (or the same) wake-up is already set
   armed_for = earliest;
   timer.expires_at(earliest); // cancels a later wait; its handler sees operation_aborted
@@ -403,6 +476,7 @@ void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
       m.stats.bump(m.stats.timeouts);
       m.complete(*self, e->opaque, client_errc::timeout, {});
     }
+    if (!m.batches.empty()) m.expire_batches(*self, now);
     m.arm_timer(self);
   });
 }
@@ -515,7 +589,8 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
       if (server_request_cb) server_request_cb(p);
     } else if (p.is_response()) {
       if (auto* op = ops.find(p.opaque()); op == nullptr) {
-        stats.bump(stats.orphans);
+        if (auto* b = ops.find_batch(p.opaque())) complete_batch(*self, p.opaque(), *b, {}, &p);
+        else stats.bump(stats.orphans);
       } else if (!op->collected) {
         complete(*self, p.opaque(), {}, kv_response(p));
       } else if (p.hdr.key_len != 0 && p.hdr.specific == static_cast<std::uint16_t>(protocol::status::success)) {
@@ -553,9 +628,16 @@ void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::
   // Each pending operation completes exactly once; whether it may have run decides the error.
   std::vector<std::pair<std::uint32_t, bool>> victims;
   victims.reserve(ops.size());
-  ops.for_each([&](std::uint32_t opaque, const pending& op) { victims.emplace_back(opaque, was_written(op)); });
+  ops.for_each([&](std::uint32_t opaque, const pending& op) { victims.emplace_back(opaque, was_written(op.seq)); });
   for (auto [opaque, written] : victims) {
     complete(*self, opaque, written ? client_errc::connection_closed : client_errc::not_connected, {});
+  }
+  victims.clear();
+  ops.for_each_batch([&](std::uint32_t opaque, const batch_request& r) { victims.emplace_back(opaque, was_written(r.seq)); });
+  for (auto [opaque, written] : victims) {
+    if (auto* r = ops.find_batch(opaque)) {
+      complete_batch(*self, opaque, *r, written ? client_errc::connection_closed : client_errc::not_connected, nullptr);
+    }
   }
   queued.clear();
   deadlines.clear(); // what is left are entries of operations completed above
@@ -621,6 +703,81 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
       self->impl_->flush(self);
     });
   }
+}
+
+// ---- batches (execute_batch): one sink, one deadline, one write for many requests ------------
+
+void kv_connection::impl::complete_batch(kv_connection& c, std::uint32_t opaque, const batch_request& r,
+                                         std::error_code ec, const protocol::packet_view* p)
+{
+  auto* sink = r.sink;
+  auto index = r.index;
+  auto* group = r.group;
+  ops.erase_batch(opaque);
+  c.in_flight_.store(ops.size(), std::memory_order_relaxed);
+  stats.bump(stats.completed);
+  if (--group->left == 0) batches.erase(group->self); // its timer wake-up, if any, finds nothing
+  // As complete(): only ever inside one of our own completions, so the sink is told inline.
+  if (p != nullptr) sink->on_response(index, *p);
+  else sink->on_error(index, ec);
+}
+
+void kv_connection::impl::expire_batches(kv_connection& c, clock::time_point now)
+{
+  // Gathered first (a rare path: a scan of the table): telling a sink may complete any request,
+  // erase any group, or add new ones.
+  std::vector<std::uint32_t> expired;
+  ops.for_each_batch([&](std::uint32_t opaque, const batch_request& r) {
+    if (r.group->deadline <= now) expired.push_back(opaque);
+  });
+  for (auto opaque : expired) {
+    // Opaques are not reused while their request is pending: one found is still that request.
+    if (auto* r = ops.find_batch(opaque)) {
+      stats.bump(stats.timeouts);
+      complete_batch(c, opaque, *r, client_errc::timeout, nullptr);
+    }
+  }
+}
+
+std::error_code kv_connection::impl::execute_batch(const std::shared_ptr<kv_connection>& self,
+                                                   protocol::byte_buffer& packets, std::size_t count,
+                                                   clock::time_point deadline, batch_sink& sink)
+{
+  if (st != state::open) return client_errc::not_connected;
+  if (count == 0) return client_errc::invalid_argument;
+  if (ops.size() + count > settings.max_in_flight) return client_errc::queue_full;
+  if (deadline != clock::time_point::max() && deadline <= clock::now()) {
+    stats.bump(stats.timeouts);
+    return client_errc::timeout;
+  }
+  // Each request's size is in its header: exactly `count` of them must fill the buffer.
+  std::size_t at = 0;
+  std::size_t k = 0;
+  for (; k < count && at + protocol::header_size <= packets.size(); ++k) {
+    const auto* h = packets.data() + at;
+    if (static_cast<protocol::opcode>(h[1]) == protocol::opcode::stat) return client_errc::invalid_argument;
+    at += protocol::header_size + protocol::load_be32(h + 8);
+  }
+  if (k != count || at != packets.size()) return client_errc::invalid_argument;
+  auto seq = ++next_seq;
+  auto& g = batches.emplace_back();
+  g.self = std::prev(batches.end());
+  g.deadline = deadline;
+  g.left = count;
+  ops.reserve_for(count);
+  at = 0;
+  for (k = 0; k < count; ++k) {
+    auto* h = packets.data() + at;
+    protocol::store_be32(h + 12, ops.add_batch(&sink, k, &g, seq));
+    at += protocol::header_size + protocol::load_be32(h + 8);
+  }
+  self->in_flight_.store(ops.size(), std::memory_order_relaxed);
+  if (deadline != clock::time_point::max()) arm_timer(self);
+  if (queued.empty()) std::swap(queued, packets); // the caller's buffer goes out as it is
+  else queued.insert(queued.end(), packets.begin(), packets.end());
+  queued_last = seq;
+  if (!dispatching) flush(self); // a whole batch: nothing to wait for (the read loop flushes itself)
+  return {};
 }
 
 asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection> self)
@@ -805,6 +962,12 @@ void kv_connection::start_execute(const std::shared_ptr<kv_connection>& self, kv
                        hex = std::move(hex)]() mutable {
     self->impl_->execute(self, std::move(req), std::move(h), std::move(hex));
   });
+}
+
+std::error_code kv_connection::execute_batch(protocol::byte_buffer& packets, std::size_t count,
+                                            clock::time_point deadline, batch_sink& sink)
+{
+  return impl_->execute_batch(shared_from_this(), packets, count, deadline, sink);
 }
 
 void kv_connection::close()

@@ -17,6 +17,7 @@
 #include <memcached_server.hpp>
 #include <tls_certificate.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -548,4 +549,282 @@ TEST(kv_connection_fake_peer, connection_refused_and_connect_timeout)
   auto c = connect(t, s, &ec);
   EXPECT_EQ(ec, protocol::client_errc::connection_failed);
   EXPECT_NE(c->last_error_detail().find(std::to_string(s.port)), std::string::npos);
+}
+
+// ---- execute_batch: many requests, one sink ---------------------------------------------------
+
+namespace {
+
+// Records what the connection tells a batch's sink, per index; `all` is set when every index was
+// told (once or more: `told` says how often).
+struct recording_sink final : io::batch_sink {
+  explicit recording_sink(std::size_t n) : told(n), ec(n), status(n), value(n) {}
+  std::vector<int> told;
+  std::vector<std::error_code> ec;
+  std::vector<std::uint16_t> status;
+  std::vector<std::string> value;
+  std::atomic<std::size_t> total{0}; // read by the test thread while the io thread tells
+  std::promise<void> all;
+
+  void on_response(std::size_t i, const protocol::packet_view& p) override
+  {
+    status.at(i) = p.hdr.specific;
+    value.at(i) = std::string(protocol::as_string_view(p.value));
+    told_one(i);
+  }
+  void on_error(std::size_t i, std::error_code e) override
+  {
+    ec.at(i) = e;
+    told_one(i);
+  }
+  void told_one(std::size_t i)
+  {
+    if (++told.at(i) == 1 && ++total == told.size()) all.set_value();
+  }
+  [[nodiscard]] bool each_once() const
+  {
+    return std::all_of(told.begin(), told.end(), [](int n) { return n == 1; });
+  }
+};
+
+// GETs of `keys` as one batch, sent from the connection's executor; the index of key i is i.
+std::error_code send_batch(io::kv_connection& c, const std::vector<std::string>& keys, io::batch_sink& sink,
+                           io::clock::time_point deadline)
+{
+  std::promise<std::error_code> p;
+  asio::post(c.get_executor(), [&] {
+    protocol::byte_buffer packets;
+    for (const auto& k : keys) protocol::append_get(packets, 0, {.key = k});
+    p.set_value(c.execute_batch(packets, keys.size(), deadline, sink));
+  });
+  return p.get_future().get();
+}
+
+std::vector<std::string> numbered(const std::string& prefix, int n)
+{
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+} // namespace
+
+TEST(kv_connection_batch, gets_of_present_and_missing_keys_against_memcached)
+{
+  memcached_server server;
+  io_thread t;
+  auto c = connect(t, memcached_settings(server.port()));
+  constexpr int n = 3000;
+  auto keys = numbered("bk", n);
+  for (int i = 0; i < n; i += 2) ASSERT_FALSE(run(*c, set_packet(keys[i], "v" + std::to_string(i))).first);
+  recording_sink sink(n);
+  ASSERT_FALSE(send_batch(*c, keys, sink, io::clock::now() + std::chrono::seconds(5)));
+  ASSERT_EQ(sink.all.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  // Whatever arrives after the last one would break each_once: give it a moment.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(sink.each_once());
+  for (int i = 0; i < n; ++i) {
+    ASSERT_FALSE(sink.ec[i]) << i;
+    if (i % 2 == 0) {
+      EXPECT_EQ(sink.status[i], static_cast<std::uint16_t>(status::success)) << i;
+      EXPECT_EQ(sink.value[i], "v" + std::to_string(i));
+    } else {
+      EXPECT_EQ(sink.status[i], static_cast<std::uint16_t>(status::key_enoent)) << i;
+    }
+  }
+  EXPECT_EQ(c->in_flight(), 0u);
+  // Single operations still work beside (and after) a batch.
+  EXPECT_FALSE(run(*c, get_packet(keys[0])).first);
+}
+
+TEST(kv_connection_batch, refused_as_a_whole_without_telling_the_sink)
+{
+  memcached_server server;
+  io_thread t;
+  auto s = memcached_settings(server.port());
+  s.max_in_flight = 10;
+  auto c = connect(t, s);
+  recording_sink sink(20);
+  EXPECT_EQ(send_batch(*c, numbered("r", 20), sink, io::clock::time_point::max()), protocol::client_errc::queue_full);
+  EXPECT_EQ(send_batch(*c, numbered("r", 20), sink, io::clock::now() - std::chrono::milliseconds(1)),
+            protocol::client_errc::queue_full);
+  recording_sink small(3);
+  EXPECT_EQ(send_batch(*c, numbered("r", 3), small, io::clock::now() - std::chrono::milliseconds(1)),
+            protocol::client_errc::timeout);
+  EXPECT_EQ(send_batch(*c, {}, small, io::clock::time_point::max()), protocol::client_errc::invalid_argument);
+  // Packets that are not `count` complete requests, or a STAT (answered by many packets).
+  std::promise<std::vector<std::error_code>> malformed;
+  asio::post(c->get_executor(), [&] {
+    std::vector<std::error_code> out;
+    protocol::byte_buffer three;
+    for (auto k : {"a", "b", "c"}) protocol::append_get(three, 0, {.key = k});
+    auto copy = three;
+    out.push_back(c->execute_batch(copy, 2, io::clock::time_point::max(), small));
+    copy = three;
+    out.push_back(c->execute_batch(copy, 4, io::clock::time_point::max(), small));
+    copy = three;
+    copy.pop_back();
+    out.push_back(c->execute_batch(copy, 3, io::clock::time_point::max(), small));
+    protocol::byte_buffer stat;
+    protocol::append_get(stat, 0, {.key = "a"});
+    protocol::append_stat(stat, 0, "");
+    out.push_back(c->execute_batch(stat, 2, io::clock::time_point::max(), small));
+    malformed.set_value(out);
+  });
+  for (auto ec : malformed.get_future().get()) EXPECT_EQ(ec, protocol::client_errc::invalid_argument);
+  c->close();
+  EXPECT_EQ(send_batch(*c, numbered("r", 3), small, io::clock::time_point::max()), protocol::client_errc::not_connected);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(sink.total + small.total, 0u);
+  EXPECT_EQ(c->in_flight(), 0u);
+}
+
+TEST(kv_connection_batch, answers_out_of_order_then_garbage_tell_each_index_once)
+{
+  constexpr int n = 200;
+  fake_peer peer([](asio::ip::tcp::socket& s) {
+    // Read the whole batch, answer the first half in reverse order (with the key as the value),
+    // then send garbage: the other half must end with connection_closed.
+    std::vector<std::byte> got;
+    std::array<std::byte, 4096> buf;
+    std::vector<protocol::packet_view> reqs;
+    boost::system::error_code ec;
+    while (true) {
+      auto m = s.read_some(asio::buffer(buf), ec);
+      if (ec) return;
+      got.insert(got.end(), buf.begin(), buf.begin() + m);
+      reqs.clear();
+      std::span<const std::byte> rest(got);
+      for (auto r = protocol::decode_packet(rest); r.state == protocol::decode_state::complete; r = protocol::decode_packet(rest)) {
+        reqs.push_back(r.packet);
+        rest = rest.subspan(r.consumed);
+      }
+      if (reqs.size() == n) break;
+    }
+    protocol::byte_buffer out;
+    for (int i = n / 2 - 1; i >= 0; --i) {
+      protocol::append_response(out, {.op = reqs[i].hdr.opcode, .opaque = reqs[i].opaque(), .value = reqs[i].key});
+    }
+    std::string junk = "HTTP/1.1 400 Bad Request\r\n\r\n";
+    out.insert(out.end(), reinterpret_cast<const std::byte*>(junk.data()),
+               reinterpret_cast<const std::byte*>(junk.data() + junk.size()));
+    asio::write(s, asio::buffer(out), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  });
+  io_thread t;
+  io::connection_settings s;
+  s.port = peer.port();
+  s.run_bootstrap = false;
+  auto c = connect(t, s);
+  auto keys = numbered("ooo", n);
+  recording_sink sink(n);
+  ASSERT_FALSE(send_batch(*c, keys, sink, io::clock::now() + std::chrono::seconds(5)));
+  ASSERT_EQ(sink.all.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(sink.each_once());
+  for (int i = 0; i < n; ++i) {
+    if (i < n / 2) {
+      EXPECT_FALSE(sink.ec[i]) << i;
+      EXPECT_EQ(sink.value[i], keys[i]) << "answer " << i << " went to another index";
+    } else {
+      EXPECT_EQ(sink.ec[i], protocol::client_errc::connection_closed) << i;
+    }
+  }
+  EXPECT_FALSE(c->is_open());
+  EXPECT_EQ(c->in_flight(), 0u);
+}
+
+TEST(kv_connection_batch, the_deadline_times_out_what_is_unanswered_and_late_answers_are_orphans)
+{
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  fake_peer peer([released](asio::ip::tcp::socket& s) {
+    std::vector<std::byte> got;
+    std::array<std::byte, 4096> buf;
+    s.non_blocking(true);
+    while (released.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+      boost::system::error_code ec;
+      auto m = s.read_some(asio::buffer(buf), ec);
+      if (!ec) got.insert(got.end(), buf.begin(), buf.begin() + m);
+    }
+    s.non_blocking(false);
+    std::span<const std::byte> rest(got);
+    protocol::byte_buffer out;
+    for (auto r = protocol::decode_packet(rest); r.state == protocol::decode_state::complete; r = protocol::decode_packet(rest)) {
+      protocol::append_response(out, {.op = r.packet.hdr.opcode, .opaque = r.packet.opaque()});
+      rest = rest.subspan(r.consumed);
+    }
+    boost::system::error_code ec;
+    asio::write(s, asio::buffer(out), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  });
+  io_thread t;
+  io::connection_settings s;
+  s.port = peer.port();
+  s.run_bootstrap = false;
+  auto c = connect(t, s);
+  // Two batches with different deadlines, and a single operation with no deadline beside them.
+  recording_sink early(50), late(30);
+  std::promise<std::error_code> single;
+  c->async_execute(io::kv_request{get_packet("single"), io::clock::time_point::max()},
+                   [&](std::error_code ec, io::kv_response) { single.set_value(ec); });
+  auto t0 = io::clock::now();
+  ASSERT_FALSE(send_batch(*c, numbered("late", 30), late, t0 + std::chrono::milliseconds(150)));
+  ASSERT_FALSE(send_batch(*c, numbered("early", 50), early, t0 + std::chrono::milliseconds(50)));
+  ASSERT_EQ(early.all.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  auto early_done = io::clock::now();
+  EXPECT_GE(early_done - t0, std::chrono::milliseconds(50));
+  EXPECT_EQ(late.total, 0u) << "the later deadline must not fire with the earlier one";
+  ASSERT_EQ(late.all.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_GE(io::clock::now() - t0, std::chrono::milliseconds(150));
+  EXPECT_TRUE(early.each_once());
+  EXPECT_TRUE(late.each_once());
+  for (auto e : early.ec) EXPECT_EQ(e, protocol::client_errc::timeout);
+  for (auto e : late.ec) EXPECT_EQ(e, protocol::client_errc::timeout);
+  EXPECT_EQ(c->stats().timeouts, 80u);
+  release.set_value();
+  EXPECT_FALSE(single.get_future().get());
+  for (int i = 0; i < 100 && c->stats().orphans < 80; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(c->stats().orphans, 80u);
+  EXPECT_TRUE(early.each_once());
+  EXPECT_TRUE(late.each_once());
+}
+
+TEST(kv_connection_batch, server_killed_mid_batch_tells_every_index_once)
+{
+  memcached_server server;
+  io_thread t;
+  auto c = connect(t, memcached_settings(server.port()));
+  std::string big(2000, 'v');
+  constexpr int n = 5000;
+  auto keys = numbered("kb", n);
+  for (int i = 0; i < 200; ++i) ASSERT_FALSE(run(*c, set_packet(keys[i], big)).first);
+  std::vector<std::unique_ptr<recording_sink>> sinks;
+  for (int b = 0; b < 5; ++b) {
+    sinks.push_back(std::make_unique<recording_sink>(n));
+    if (auto ec = send_batch(*c, keys, *sinks.back(), io::clock::now() + std::chrono::seconds(10))) {
+      // The connection noticed the death already: refused whole, the sink never told.
+      EXPECT_EQ(ec, protocol::client_errc::not_connected);
+      EXPECT_GE(b, 2);
+      sinks.pop_back();
+    }
+    if (b == 1) server.kill();
+  }
+  int errors = 0;
+  for (auto& sk : sinks) {
+    ASSERT_EQ(sk->all.get_future().wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (auto& sk : sinks) {
+    EXPECT_TRUE(sk->each_once());
+    for (auto e : sk->ec) {
+      if (e) {
+        ++errors;
+        EXPECT_TRUE(e == protocol::client_errc::connection_closed || e == protocol::client_errc::not_connected) << e.message();
+      }
+    }
+  }
+  EXPECT_GT(errors, 0);
+  EXPECT_FALSE(c->is_open());
+  EXPECT_EQ(c->in_flight(), 0u);
 }

@@ -53,6 +53,24 @@ struct kv_request {
 // buffer per request once warm (empty, without capacity, when the cache is).
 [[nodiscard]] protocol::byte_buffer request_buffer() noexcept;
 
+// The receiving end of kv_connection::execute_batch: told once per request of the batch, on the
+// connection's executor, never inside execute_batch itself. It must stay alive until every
+// request of the batch has been told (the connection keeps a plain pointer to it).
+class batch_sink {
+public:
+  // The response (whatever its status); the packet is valid only during the call.
+  virtual void on_response(std::size_t index, const protocol::packet_view& response) = 0;
+  // No response: client_errc::timeout at the batch's deadline, not_connected when the connection
+  // died before the request was written, connection_closed when it died after.
+  virtual void on_error(std::size_t index, std::error_code ec) = 0;
+
+protected:
+  batch_sink() = default;
+  batch_sink(const batch_sink&) = default;
+  batch_sink& operator=(const batch_sink&) = default;
+  ~batch_sink() = default;
+};
+
 struct connection_settings {
   std::string host{"127.0.0.1"};
   std::uint16_t port{11210};
@@ -121,6 +139,16 @@ public:
         },
         token, std::move(request));
   }
+
+  // Several requests in one write, each answered through `sink` (no handler, executor or
+  // allocation per request): `packets` holds `count` complete requests back to back, request k
+  // told as index k (their opaques are overwritten). One deadline for all of them. Must be
+  // called on the connection's executor. Refused as a whole (nothing sent, the sink never
+  // called) with not_connected, queue_full (not room for all of them), timeout (deadline
+  // passed) or invalid_argument (no request, a STAT, or packets that are not `count` complete
+  // requests). `packets` may be taken over: its contents are unspecified afterwards.
+  [[nodiscard]] std::error_code execute_batch(protocol::byte_buffer& packets, std::size_t count,
+                                              clock::time_point deadline, batch_sink& sink);
 
   // Immediate close: every pending operation completes (not_connected / connection_closed).
   void close();
