@@ -422,6 +422,63 @@ void node_pool::impl::send(std::size_t i, kv_request req, asio::any_completion_h
   else issue(std::move(done));
 }
 
+namespace {
+// Counts a batch's requests in its slot's statistics on their way to the caller's sink; deletes
+// itself after the last one.
+class counted_batch final : public batch_sink {
+public:
+  counted_batch(batch_sink& inner, std::shared_ptr<slot_counters> c, std::size_t n)
+      : inner_(inner), c_(std::move(c)), left_(n)
+  {
+  }
+  void on_response(std::size_t index, const protocol::packet_view& response) override
+  {
+    c_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    c_->succeeded.fetch_add(1, std::memory_order_relaxed);
+    auto& inner = inner_;
+    if (done()) c_->heard();
+    if (--left_ == 0) delete this; // before the inner sink, which may free itself when told
+    inner.on_response(index, response);
+  }
+  void on_error(std::size_t index, std::error_code ec) override
+  {
+    c_->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    c_->failed.fetch_add(1, std::memory_order_relaxed);
+    auto& inner = inner_;
+    if (--left_ == 0) delete this;
+    inner.on_error(index, ec);
+  }
+
+private:
+  [[nodiscard]] bool done() const noexcept { return left_ == 1; }
+  batch_sink& inner_;
+  std::shared_ptr<slot_counters> c_;
+  std::size_t left_;
+};
+} // namespace
+
+std::error_code node_pool::execute_batch(protocol::byte_buffer& packets, std::size_t count,
+                                         clock::time_point deadline, batch_sink& sink)
+{
+  auto& m = *impl_;
+  if (m.st != impl::state::running) return client_errc::not_connected;
+  int j = m.pick();
+  if (j < 0) return client_errc::not_connected;
+  auto& s = *m.slots[static_cast<std::size_t>(j)];
+  auto c = s.counters;
+  if (c->in_flight.load(std::memory_order_relaxed) + count > m.settings.max_in_flight) {
+    return client_errc::queue_full;
+  }
+  auto* counted = new counted_batch(sink, c, count);
+  if (auto ec = s.conn->execute_batch(packets, count, deadline, *counted)) {
+    delete counted;
+    return ec;
+  }
+  c->in_flight.fetch_add(count, std::memory_order_relaxed);
+  c->routed.fetch_add(count, std::memory_order_relaxed);
+  return {};
+}
+
 void node_pool::impl::wait_for_connection(const std::shared_ptr<node_pool>& self, kv_request req,
                                           asio::any_completion_handler<execute_signature> handler,
                                           completion_executor handler_ex)

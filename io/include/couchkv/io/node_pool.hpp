@@ -137,6 +137,14 @@ public:
   }
   void close_gracefully() { async_close_gracefully(asio::detached); }
 
+  // kv_connection::execute_batch on the least-loaded open connection, counted in that connection's
+  // statistics like as many operations. Must be called on the executor. Refused as a whole (the
+  // sink never called) as kv_connection refuses, or with not_connected when the pool is not
+  // running or has no open connection (it never waits for one), queue_full when the least-loaded
+  // connection has no room for all of them.
+  [[nodiscard]] std::error_code execute_batch(protocol::byte_buffer& packets, std::size_t count,
+                                              clock::time_point deadline, batch_sink& sink);
+
   // Immediate: every pending operation completes with an error, no reconnects any more.
   void close();
 
