@@ -368,23 +368,84 @@ void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t de
 
 using detail::fan_out;
 
+namespace {
+
+// get_multi's state: the result map is built up front (a duplicate key is read once) and each
+// key's answer lands in its node; the bucket runs it as one batch (bucket_impl::execute_get_batch).
+// Every callback runs on the bucket's strand: no lock.
+class multi_get final : public detail::get_batch {
+public:
+  using result_type = multi_result<get_result>;
+  explicit multi_get(detail::completion<async_bucket::multi_get_signature> done) : done_(std::move(done)) {}
+
+  // Takes the keys; those that cannot be sent get their error at once. Returns how many to read.
+  std::size_t prepare(std::vector<std::string>& input)
+  {
+    slots_.reserve(input.size());
+    keys.reserve(input.size());
+    for (auto& k : input) {
+      if (auto ec = validate_key(k)) {
+        results_[k].ec = ec; // a duplicate of a valid key cannot be invalid: no clash
+        continue;
+      }
+      // The input is often sorted: try the end first. (emplace_hint compares twice when the hint
+      // is right; try_emplace with a hint four times: std::string compares are a good part of
+      // the cost per key.)
+      const auto before = results_.size();
+      auto it = results_.emplace_hint(results_.end(), std::piecewise_construct, std::forward_as_tuple(std::move(k)),
+                                      std::forward_as_tuple());
+      if (results_.size() == before) continue; // a duplicate: read once
+      slots_.push_back(it);
+      keys.emplace_back(it->first);
+    }
+    left_ = slots_.size();
+    return left_;
+  }
+  void found(std::size_t index, const protocol::packet_view& p) override
+  {
+    auto& o = slots_[index]->second;
+    auto& g = o.value.emplace();
+    g.key = slots_[index]->first;
+    g.value.assign(reinterpret_cast<const char*>(p.value.data()), p.value.size());
+    g.flags = p.extras.size() >= 4 ? protocol::load_be32(p.extras.data()) : 0;
+    g.cas = p.cas();
+    g.datatype = p.datatype();
+    one_done();
+  }
+  void done(std::size_t index, std::error_code ec, io::kv_response r) override
+  {
+    auto& slot = *slots_[index];
+    if (auto e = outcome_error(ec, r, opcode::get, false)) slot.second.ec = e;
+    else slot.second.value = to_get_result(slot.first, r, false);
+    one_done();
+  }
+  // Completes now: nothing (left) to read.
+  void complete() { std::move(done_)({}, std::move(results_)); }
+
+private:
+  void one_done()
+  {
+    if (--left_ == 0) complete();
+  }
+  result_type results_;
+  std::vector<result_type::iterator> slots_; // by batch index
+  std::size_t left_{0};
+  detail::completion<async_bucket::multi_get_signature> done_;
+};
+
+} // namespace
+
 void async_bucket::start_get_multi(impl_ptr impl, std::vector<std::string> keys, get_options o,
                                    detail::completion<multi_get_signature> done)
 {
-  auto n = keys.size();
-  fan_out<get_result>(n, keys,
-                      [impl, keys, o](std::size_t i, auto cb) {
-                        request_spec s;
-                        s.op = opcode::get;
-                        s.key = keys[i];
-                        s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
-                        s.encode = [](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get(b, 0, k); };
-                        if (auto ec = validate_key(keys[i])) return cb(ec, get_result{});
-                        run<get_result>(impl, std::move(s), std::move(cb), [](const std::string& k, const io::kv_response& r, std::uint16_t) {
-                          return to_get_result(k, r, false);
-                        });
-                      },
-                      std::move(done));
+  auto batch = std::make_shared<multi_get>(std::move(done));
+  batch->timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  if (batch->prepare(keys) == 0) return batch->complete();
+  if (!impl) {
+    for (std::size_t i = 0; i < batch->keys.size(); ++i) batch->done(i, make_error_code(protocol::client_errc::not_connected), {});
+    return;
+  }
+  impl->execute_get_batch(std::move(batch));
 }
 
 void async_bucket::start_upsert_multi(impl_ptr impl, std::vector<std::pair<std::string, document_value>> items,

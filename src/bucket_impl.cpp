@@ -10,6 +10,8 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
+#include <limits>
+
 namespace couchkv::detail {
 
 using protocol::client_errc;
@@ -498,41 +500,210 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
   // bind_executor, which would convert the strand to a new any_io_executor per operation.
   conn->async_execute({std::move(packet), o->deadline},
                       [self = shared_from_this(), o](std::error_code ec, io::kv_response r) {
-                        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
-                        if (ec == client_errc::not_connected || ec == client_errc::queue_full) {
-                          return self->not_sent(o, ec == client_errc::not_connected);
-                        }
-                        if (ec == client_errc::connection_closed) {
-                          auto d = decide_retry(o->spec.op, {attempt_failure::connection_lost, status::success, false},
-                                                o->attempts, left);
-                          if (!d.retry && protocol::is_mutation(o->spec.op)) {
-                            // It may have been applied: report that, not a retry.
-                            o->last_reason = retry_reason::connection_lost;
-                            return self->finish(o, client_errc::connection_closed, {});
-                          }
-                          return self->retry(o, d, {});
-                        }
-                        if (ec == client_errc::timeout) {
-                          return self->finish(o, timeout_error(o->spec.op, true), {});
-                        }
-                        if (ec) return self->finish(o, ec, {});
-                        auto st = r.status();
-                        if (st == status::not_my_vbucket) {
-                          if (!r.value().empty()) self->apply_config(r.value_string(), o->endpoint.substr(0, o->endpoint.rfind(':')));
-                        }
-                        bool map_says_retry = false;
-                        if (st != status::success) {
-                          if (const auto& em = self->error_map_) {
-                            if (const auto* info = em->find(static_cast<std::uint16_t>(st))) map_says_retry = info->retryable();
-                          }
-                        }
-                        auto d = st == status::success
-                                     ? retry_decision{}
-                                     : decide_retry(o->spec.op, {attempt_failure::status, st, map_says_retry && st != status::locked},
-                                                    o->attempts, left);
-                        if (d.reason != retry_reason::none) return self->retry(o, d, {});
-                        self->finish(o, {}, std::move(r));
+                        self->on_attempt_done(o, ec, std::move(r));
                       });
+}
+
+// The outcome of one attempt that went to a connection: finished, or retried per retry.hpp.
+void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, io::kv_response&& r)
+{
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
+  if (ec == client_errc::not_connected || ec == client_errc::queue_full) {
+    return not_sent(o, ec == client_errc::not_connected);
+  }
+  if (ec == client_errc::connection_closed) {
+    auto d = decide_retry(o->spec.op, {attempt_failure::connection_lost, status::success, false},
+                          o->attempts, left);
+    if (!d.retry && protocol::is_mutation(o->spec.op)) {
+      // It may have been applied: report that, not a retry.
+      o->last_reason = retry_reason::connection_lost;
+      return finish(o, client_errc::connection_closed, {});
+    }
+    return retry(o, d, {});
+  }
+  if (ec == client_errc::timeout) {
+    return finish(o, timeout_error(o->spec.op, true), {});
+  }
+  if (ec) return finish(o, ec, {});
+  auto st = r.status();
+  if (st == status::not_my_vbucket) {
+    if (!r.value().empty()) apply_config(r.value_string(), o->endpoint.substr(0, o->endpoint.rfind(':')));
+  }
+  bool map_says_retry = false;
+  if (st != status::success) {
+    if (const auto& em = error_map_) {
+      if (const auto* info = em->find(static_cast<std::uint16_t>(st))) map_says_retry = info->retryable();
+    }
+  }
+  auto d = st == status::success
+               ? retry_decision{}
+               : decide_retry(o->spec.op, {attempt_failure::status, st, map_says_retry && st != status::locked},
+                              o->attempts, left);
+  if (d.reason != retry_reason::none) return retry(o, d, {});
+  finish(o, {}, std::move(r));
+}
+
+// ---- multi-key GET ----------------------------------------------------------------------------
+
+// One node's share of a get_batch, as the connection's sink: a success goes straight to the batch;
+// anything else continues as that key's single operation would after its attempt. Deletes itself
+// after its last key.
+class bucket_impl::node_batch final : public io::batch_sink {
+public:
+  node_batch(std::shared_ptr<bucket_impl> bucket, std::shared_ptr<get_batch> batch, io::clock::time_point deadline,
+             std::string endpoint, std::size_t n)
+      : bucket_(std::move(bucket)), batch_(std::move(batch)), deadline_(deadline), endpoint_(std::move(endpoint)),
+        left_(n)
+  {
+    keys.reserve(n);
+  }
+  struct key {
+    std::uint32_t index; // in the batch
+    std::uint16_t vbucket;
+  };
+  std::vector<key> keys; // by position in this node's share
+
+  void on_response(std::size_t pos, const protocol::packet_view& p) override
+  {
+    auto k = keys[pos];
+    if (p.status() == status::success) batch_->found(k.index, p);
+    else go_on(k, {}, io::kv_response(p));
+    finished_one();
+  }
+  void on_error(std::size_t pos, std::error_code ec) override
+  {
+    go_on(keys[pos], ec, {});
+    finished_one();
+  }
+
+private:
+  void go_on(key k, std::error_code ec, io::kv_response r)
+  {
+    auto o = bucket_->batch_key_op(batch_, k.index, deadline_);
+    o->endpoint = endpoint_;
+    o->vbucket = k.vbucket;
+    bucket_->on_attempt_done(o, ec, std::move(r));
+  }
+  void finished_one()
+  {
+    if (--left_ == 0) delete this;
+  }
+  std::shared_ptr<bucket_impl> bucket_;
+  std::shared_ptr<get_batch> batch_;
+  io::clock::time_point deadline_;
+  std::string endpoint_;
+  std::size_t left_;
+};
+
+std::shared_ptr<bucket_impl::op> bucket_impl::batch_key_op(const std::shared_ptr<get_batch>& b, std::size_t index,
+                                                           io::clock::time_point deadline)
+{
+  auto o = std::make_shared<op>();
+  o->deadline = deadline;
+  o->spec.op = protocol::opcode::get;
+  o->spec.key = std::string(b->keys[index]);
+  o->spec.timeout = b->timeout;
+  o->spec.encode = [](protocol::byte_buffer& buf, const protocol::doc_key& k) { protocol::append_get(buf, 0, k); };
+  o->done = [b, index](std::error_code ec, io::kv_response r, error_context) { b->done(index, ec, std::move(r)); };
+  return o;
+}
+
+void bucket_impl::execute_get_batch(std::shared_ptr<get_batch> batch)
+{
+  if (io::running_on(strand_)) return run_get_batch(batch);
+  asio::dispatch(strand_, [self = shared_from_this(), batch = std::move(batch)] { self->run_get_batch(batch); });
+}
+
+void bucket_impl::run_get_batch(const std::shared_ptr<get_batch>& b)
+{
+  const auto n = b->keys.size();
+  if (n == 0) return;
+  const auto timeout = b->timeout.count() ? b->timeout : settings_.cs.options.kv_timeout;
+  const auto deadline = io::clock::now() + timeout;
+  auto alone = [&](std::size_t i) { attempt(batch_key_op(b, i, deadline)); };
+  auto cfg = tracker_.current();
+  const bool ketama = is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama);
+  if (closed_ || (ketama ? ketama_.empty() : !cfg || !cfg->vbmap)) {
+    // Closed, or nothing to route by yet: what a single operation does then (cancelled, or a
+    // wait for the config), key by key.
+    for (std::size_t i = 0; i < n; ++i) alone(i);
+    return;
+  }
+  // Route every key once, then group them by node (a counting sort: nodes are small indexes).
+  constexpr auto nowhere = std::numeric_limits<std::uint32_t>::max();
+  struct routed {
+    std::uint32_t node;
+    std::uint16_t vbucket;
+  };
+  struct share {
+    std::uint32_t keys{0};  // then: where its keys end in `order`
+    std::size_t bytes{0};   // its packets
+  };
+  std::vector<routed> where(n);
+  std::vector<share> nodes;
+  std::size_t used = 0; // nodes with keys
+  const auto num_vbuckets = ketama ? 0 : cfg->vbmap->num_vbuckets();
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& w = where[i];
+    if (ketama) {
+      w = {ketama_.node_for(b->keys[i]), 0};
+    } else {
+      w.vbucket = topology::vbucket_of(b->keys[i], num_vbuckets);
+      int node = topology::node_for_vbucket(*cfg->vbmap, w.vbucket, 0);
+      w.node = node < 0 ? nowhere : static_cast<std::uint32_t>(node);
+    }
+    if (w.node == nowhere) continue;
+    if (w.node >= nodes.size()) nodes.resize(w.node + 1);
+    auto& sh = nodes[w.node];
+    used += sh.keys == 0 ? 1 : 0;
+    ++sh.keys;
+    sh.bytes += protocol::header_size + b->keys[i].size();
+  }
+  std::vector<std::uint32_t> order; // the keys by node; left empty with one node: 0..n-1 then
+  if (used > 1) {
+    std::uint32_t sum = 0;
+    for (auto& sh : nodes) sum += std::exchange(sh.keys, sum);
+    order.resize(sum);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (where[i].node == nowhere) alone(i); // no node for its vBucket now: retried as get() would be
+    else if (used > 1) order[nodes[where[i].node].keys++] = static_cast<std::uint32_t>(i);
+  }
+  std::uint32_t begin = 0;
+  for (std::size_t node = 0; node < nodes.size(); ++node) {
+    const auto bytes = nodes[node].bytes;
+    if (bytes == 0) continue;
+    const std::uint32_t end = used > 1 ? nodes[node].keys : static_cast<std::uint32_t>(n);
+    // With one node every routed key is its: walk them all, skipping those sent alone.
+    auto key_at = [&](std::uint32_t k) { return used > 1 ? order[k] : k; };
+    auto each = [&](auto&& f) {
+      for (auto k = begin; k < end; ++k) {
+        if (auto i = key_at(k); where[i].node == node) f(i);
+      }
+    };
+    std::string endpoint;
+    auto* pool = connection_for(node, endpoint, cfg);
+    if (pool == nullptr || !pool->has_open_connection()) {
+      // No connection up: each key waits for one (or a new config) as get() would.
+      each([&](std::uint32_t i) { alone(i); });
+      begin = end;
+      continue;
+    }
+    const auto count = used > 1 ? end - begin : static_cast<std::uint32_t>(nodes[node].keys);
+    auto* nb = new node_batch(shared_from_this(), b, deadline, endpoint, count);
+    protocol::byte_buffer packets(bytes);
+    auto* out = packets.data();
+    each([&](std::uint32_t i) {
+      out = protocol::write_plain_get(out, b->keys[i], where[i].vbucket);
+      nb->keys.push_back({i, where[i].vbucket});
+    });
+    if (pool->execute_batch(packets, count, deadline, *nb)) {
+      // Refused as a whole (queue full, deadline passed...): key by key, as get() would be.
+      delete nb;
+      each([&](std::uint32_t i) { alone(i); });
+    }
+    begin = end;
+  }
 }
 
 void bucket_impl::not_sent(const std::shared_ptr<op>& o, bool not_connected)

@@ -56,6 +56,24 @@ struct request_spec {
 
 using request_done = std::function<void(std::error_code, io::kv_response, error_context)>;
 
+// A GET of many keys (get_multi), implemented by the facade and run by bucket_impl::execute_get_batch:
+// the keys are routed once, each node's GETs leave in one write and their answers come back
+// through one sink, with no handler, executor or allocation per key. A key the batch cannot finish
+// (a retry, a connection lost, no connection to send it on) goes through execute()'s machinery
+// from the point it reached, so every key ends as a single get() would. Every callback runs on
+// the bucket's strand, exactly once per key; the bucket holds the batch until the last one.
+class get_batch {
+public:
+  virtual ~get_batch() = default;
+  // The keys, each once, valid until the last callback.
+  std::vector<std::string_view> keys;
+  std::chrono::milliseconds timeout{0}; // 0: the bucket's kv_timeout
+  // The answer was a success: the packet, valid during the call only.
+  virtual void found(std::size_t index, const protocol::packet_view& response) = 0;
+  // Anything else, as execute()'s `done` would have it (transport error, or the final response).
+  virtual void done(std::size_t index, std::error_code ec, io::kv_response response) = 0;
+};
+
 // Where a key's vBucket lives in the current map (Couchbase buckets).
 struct vbucket_placement {
   std::uint16_t vbucket{0};
@@ -86,6 +104,8 @@ public:
   void open(std::function<void(std::error_code, std::string)> done);
   // Routes and runs one request with retries; `done` runs on the strand.
   void execute(request_spec spec, request_done done);
+  // Routes and runs a multi-key GET (see get_batch); its callbacks run on the strand.
+  void execute_get_batch(std::shared_ptr<get_batch> batch);
   void close();
 
   [[nodiscard]] std::size_t num_replicas() const;
@@ -131,6 +151,7 @@ private:
   mutable std::mutex last_error_m_;
   error_context last_error_;
   struct op;
+  class node_batch;
   // One pool of kv_pool_size connections per data node (io::node_pool: least-loaded choice,
   // reconnect with backoff, NOOP health checks). It fails fast with not_connected while it has
   // no open connection; the bucket then parks the operation until a connection comes up (see
@@ -154,6 +175,11 @@ private:
   void try_bootstrap(std::size_t index, std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
                      std::error_code last_ec, std::string last_detail);
   void attempt(std::shared_ptr<op> o);
+  void on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, io::kv_response&& r);
+  void run_get_batch(const std::shared_ptr<get_batch>& b);
+  // One key of a batch continues as a single operation (built with the batch's deadline).
+  std::shared_ptr<op> batch_key_op(const std::shared_ptr<get_batch>& b, std::size_t index,
+                                   io::clock::time_point deadline);
   void retry(std::shared_ptr<op> o, retry_decision d, std::error_code final_ec);
   void finish(std::shared_ptr<op> o, std::error_code ec, io::kv_response resp);
   void not_sent(const std::shared_ptr<op>& o, bool not_connected);

@@ -7,6 +7,7 @@
 #include <couchkv_mock/cluster.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,6 +21,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <thread>
 
 using namespace couchkv;
@@ -418,4 +420,196 @@ TEST(async_bucket, kv_pool_size_opens_that_many_connections_per_node_and_they_re
   mock.kill_connections(0);
   for (auto& [k, r] : b.get_multi({"pool::1", "pool::2", "pool::3", "pool::4"}).get()) EXPECT_TRUE(r) << k << r.ec.message();
   b.close();
+}
+
+// ---- get_multi: one batch per node (bucket_impl::execute_get_batch) ---------------------------
+
+namespace {
+// Every key of `keys` has exactly one outcome, with its value or its error (a batch that told a
+// key twice would have completed before another key was told, leaving it empty).
+void expect_each_key_ended(const std::vector<std::string>& keys, const multi_result<get_result>& got)
+{
+  std::set<std::string> unique(keys.begin(), keys.end());
+  EXPECT_EQ(got.size(), unique.size());
+  for (const auto& k : unique) {
+    auto it = got.find(k);
+    ASSERT_NE(it, got.end()) << k;
+    EXPECT_TRUE(it->second.ec || it->second.value) << k << ": neither a value nor an error";
+    EXPECT_FALSE(it->second.ec && it->second.value) << k << ": both a value and an error";
+  }
+}
+
+std::vector<std::string> spread_keys(const mock::cluster& m, int per_node)
+{
+  std::vector<std::string> keys;
+  for (int node = 0; node < static_cast<int>(m.options().nodes); ++node) {
+    auto on = keys_on_node(m, node, per_node);
+    keys.insert(keys.end(), on.begin(), on.end());
+  }
+  return keys;
+}
+
+void store_all(async_bucket& b, const std::vector<std::string>& keys, mutation_options o = {.timeout = 20s})
+{
+  std::vector<std::pair<std::string, document_value>> items;
+  for (const auto& k : keys) items.emplace_back(k, document_value(R"({"k":")" + k + R"("})"));
+  for (auto& [k, r] : b.upsert_multi(items, o).get()) ASSERT_TRUE(r) << k << ": " << r.ec.message();
+}
+
+// Generous: these tests run under ThreadSanitizer too, on a busy machine.
+constexpr get_options slow_ok{.timeout = 20s};
+} // namespace
+
+TEST(async_bucket, get_multi_over_three_nodes_with_missing_and_duplicate_keys)
+{
+  mock_fixture f;
+  auto present = spread_keys(f.mock, 1000);
+  store_all(f.bucket, present);
+  auto keys = present;
+  for (int i = 0; i < 300; ++i) keys.push_back("absent::" + std::to_string(i));
+  for (int i = 0; i < 3000; i += 7) keys.push_back(present[static_cast<std::size_t>(i)]); // duplicates
+  keys.push_back(std::string(300, 'x'));                                                   // invalid
+  auto before = f.mock.stats().requests;
+  auto got = f.bucket.get_multi(keys, slow_ok).get();
+  expect_each_key_ended(keys, got);
+  for (const auto& k : present) {
+    const auto& o = got.at(k);
+    ASSERT_TRUE(o) << k << ": " << o.ec.message();
+    EXPECT_EQ(o.value->key, k);
+    EXPECT_EQ(o.value->value, R"({"k":")" + k + R"("})");
+    EXPECT_NE(o.value->cas, 0u);
+    EXPECT_EQ(o.value->format(), format::json);
+  }
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(got.at("absent::" + std::to_string(i)).ec, errc::document_not_found);
+  EXPECT_EQ(got.at(std::string(300, 'x')).ec, errc::invalid_argument);
+  // A duplicate is read once (429 of them: read twice they would add as many requests); the
+  // invalid key not at all. The config polls (every 100 ms) count as requests too.
+  const auto requests = f.mock.stats().requests - before;
+  EXPECT_GE(requests, 3300u);
+  EXPECT_LT(requests, 3300u + 100u);
+  EXPECT_EQ(f.bucket.last_error().status, static_cast<std::uint16_t>(protocol::status::key_enoent));
+  // Nothing to read, and only duplicates of one key.
+  EXPECT_TRUE(f.bucket.get_multi({}).get().empty());
+  auto dup = f.bucket.get_multi({present[0], present[0], present[0]}, slow_ok).get();
+  ASSERT_EQ(dup.size(), 1u);
+  EXPECT_TRUE(dup.at(present[0]));
+}
+
+TEST(async_bucket, get_multi_retries_not_my_vbucket_and_temporary_failures_per_key)
+{
+  mock_fixture f;
+  auto keys = spread_keys(f.mock, 100);
+  store_all(f.bucket, keys);
+  f.mock.fail_next(20, static_cast<std::uint16_t>(protocol::status::not_my_vbucket));
+  auto got = f.bucket.get_multi(keys, slow_ok).get();
+  expect_each_key_ended(keys, got);
+  for (const auto& k : keys) ASSERT_TRUE(got.at(k)) << k << ": " << got.at(k).ec.message();
+  f.mock.fail_next(20, static_cast<std::uint16_t>(protocol::status::etmpfail));
+  got = f.bucket.get_multi(keys, slow_ok).get();
+  for (const auto& k : keys) ASSERT_TRUE(got.at(k)) << k << ": " << got.at(k).ec.message();
+  // Failing for ever: every key times out at the get_multi's own timeout, not kv_timeout (2 s).
+  f.mock.fail_next(1000000, static_cast<std::uint16_t>(protocol::status::etmpfail));
+  auto t0 = std::chrono::steady_clock::now();
+  got = f.bucket.get_multi(keys, {.timeout = 200ms}).get();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+  for (const auto& k : keys) EXPECT_EQ(got.at(k).ec, errc::timeout) << k;
+  EXPECT_EQ(f.bucket.last_error().last_retry_reason, retry_reason::temporary_failure);
+  f.mock.fail_next(0, 0);
+}
+
+TEST(async_bucket, get_multi_follows_vbuckets_that_moved)
+{
+  mock_fixture f;
+  auto keys = spread_keys(f.mock, 500);
+  store_all(f.bucket, keys, {.replicate_to = 1, .timeout = 20s}); // the replicas hold them for the failover
+  // The client still has the old map when the batch leaves: the old owners answer
+  // NOT_MY_VBUCKET (with the new map), and those keys go again to the new ones.
+  auto nmvb = f.mock.stats().not_my_vbucket;
+  f.mock.rebalance_out_and_in();
+  auto got = f.bucket.get_multi(keys, slow_ok).get();
+  expect_each_key_ended(keys, got);
+  for (const auto& k : keys) ASSERT_TRUE(got.at(k)) << k << ": " << got.at(k).ec.message();
+  f.mock.failover(1);
+  got = f.bucket.get_multi(keys, slow_ok).get();
+  for (const auto& k : keys) ASSERT_TRUE(got.at(k)) << k << ": " << got.at(k).ec.message();
+  RecordProperty("not_my_vbucket", static_cast<int>(f.mock.stats().not_my_vbucket - nmvb));
+}
+
+TEST(async_bucket, get_multi_times_out_the_keys_whose_answers_are_lost)
+{
+  mock_fixture f;
+  auto keys = spread_keys(f.mock, 50);
+  store_all(f.bucket, keys);
+  f.mock.drop_next(7);
+  auto t0 = std::chrono::steady_clock::now();
+  auto got = f.bucket.get_multi(keys, {.timeout = 300ms}).get();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 300ms);
+  expect_each_key_ended(keys, got);
+  int timeouts = 0;
+  for (const auto& k : keys) {
+    if (got.at(k).ec == errc::timeout) ++timeouts;
+    else EXPECT_TRUE(got.at(k)) << k << ": " << got.at(k).ec.message();
+  }
+  EXPECT_EQ(timeouts, 7);
+}
+
+TEST(async_bucket, get_multi_completes_every_key_once_when_connections_die_mid_batch)
+{
+  mock_fixture f;
+  auto keys = spread_keys(f.mock, 3000);
+  store_all(f.bucket, keys);
+  for (int round = 0; round < 3; ++round) {
+    auto pending = f.bucket.get_multi(keys, slow_ok);
+    f.mock.kill_connections(static_cast<std::uint32_t>(round));
+    ASSERT_EQ(pending.wait_for(60s), std::future_status::ready);
+    auto got = pending.get();
+    expect_each_key_ended(keys, got);
+    // A GET is safe to send again: the keys whose connection died are retried, and succeed.
+    for (const auto& k : keys) ASSERT_TRUE(got.at(k)) << round << " " << k << ": " << got.at(k).ec.message();
+  }
+  // A node that stays down: its keys wait for it until their deadline; the others succeed.
+  auto on_1 = keys_on_node(f.mock, 1, 3000);
+  std::set<std::string> down(on_1.begin(), on_1.end());
+  auto pending = f.bucket.get_multi(keys, {.timeout = 1s});
+  f.mock.stop_node(1);
+  auto got = pending.get();
+  expect_each_key_ended(keys, got);
+  for (const auto& k : keys) {
+    const auto& o = got.at(k);
+    if (!down.contains(k)) EXPECT_TRUE(o) << k << ": " << o.ec.message();
+    else EXPECT_TRUE(o || o.ec == errc::timeout) << k << ": " << o.ec.message();
+  }
+}
+
+TEST(async_bucket, closing_the_bucket_completes_a_get_multi_waiting_for_a_node)
+{
+  mock_fixture f;
+  auto keys = spread_keys(f.mock, 200);
+  store_all(f.bucket, keys);
+  auto on_1 = keys_on_node(f.mock, 1, 200);
+  f.mock.stop_node(1);
+  auto pending = f.bucket.get_multi(keys, {.timeout = 30s});
+  std::this_thread::sleep_for(300ms);
+  f.bucket.close();
+  ASSERT_EQ(pending.wait_for(10s), std::future_status::ready);
+  auto got = pending.get();
+  expect_each_key_ended(keys, got);
+  for (const auto& k : on_1) EXPECT_EQ(got.at(k).ec, errc::request_canceled) << k;
+  // A get_multi on the closed bucket completes too, every key cancelled.
+  auto after = f.bucket.get_multi(keys).get();
+  expect_each_key_ended(keys, after);
+  for (const auto& k : keys) EXPECT_EQ(after.at(k).ec, errc::request_canceled) << k;
+}
+
+TEST(async_bucket, get_multi_completes_on_the_handler_executor_with_callbacks)
+{
+  io_thread other; // outlives the bucket's io thread, which posts to it
+  mock_fixture f;
+  auto keys = spread_keys(f.mock, 100);
+  store_all(f.bucket, keys);
+  std::promise<bool> on_other;
+  f.bucket.get_multi(keys, slow_ok, asio::bind_executor(other.io.get_executor(), [&](std::error_code ec, multi_result<get_result> r) {
+    on_other.set_value(!ec && r.size() == keys.size() && other.io.get_executor().running_in_this_thread());
+  }));
+  EXPECT_TRUE(on_other.get_future().get());
 }
