@@ -505,7 +505,9 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
 }
 
 // The outcome of one attempt that went to a connection: finished, or retried per retry.hpp.
-void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, io::kv_response&& r)
+// Inlined into its two callers (attempt's completion, a batch key's): out of line it cost every
+// get() a call and the spills around it.
+[[gnu::always_inline]] inline void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, io::kv_response&& r)
 {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
   if (ec == client_errc::not_connected || ec == client_errc::queue_full) {

@@ -458,11 +458,15 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
 void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
 {
   auto next = deadlines.earliest(live());
-  auto earliest = next ? next->at : clock::time_point::max();
-  if (!batches.empty()) {
+  clock::time_point earliest;
+  if (batches.empty()) { // single operations only: as if there were no batches at all
+    if (!next) return;   // a pending wake-up finds nothing to expire and stops
+    earliest = next->at;
+  } else {
+    earliest = next ? next->at : clock::time_point::max();
     for (const auto& g : batches) earliest = std::min(earliest, g.deadline);
+    if (earliest == clock::time_point::max()) return;
   }
-  if (earliest == clock::time_point::max()) return; // a pending wake-up finds nothing to expire and stops
   if (earliest >= armed_for) return; // an earlier (or the same) wake-up is already set
   armed_for = earliest;
   timer.expires_at(earliest); // cancels a later wait; its handler sees operation_aborted
