@@ -151,31 +151,17 @@ public:
   // next add() or take().
   std::uint32_t add(pending op)
   {
-    if ((size_ + 1) * 2 > entries_.size()) grow();
-    std::uint32_t opaque;
-    do {
-      opaque = ++next_;
-    } while (opaque == 0 || entries_[opaque & mask_].opaque != 0);
-    auto& e = entries_[opaque & mask_];
-    e.opaque = opaque;
+    auto& e = claim();
     e.op.emplace(std::move(op));
-    ++size_;
-    return opaque;
+    return e.opaque;
   }
 
   // A batch request (no pending: nothing to construct).
   std::uint32_t add_batch(batch_sink* sink, std::size_t index, batch_group* group, std::uint64_t seq)
   {
-    if ((size_ + 1) * 2 > entries_.size()) grow();
-    std::uint32_t opaque;
-    do {
-      opaque = ++next_;
-    } while (opaque == 0 || entries_[opaque & mask_].opaque != 0);
-    auto& e = entries_[opaque & mask_];
-    e.opaque = opaque;
+    auto& e = claim();
     e.batch = {sink, index, group, seq};
-    ++size_;
-    return opaque;
+    return e.opaque;
   }
 
   // Room for `n` more without growing more than once.
@@ -225,6 +211,19 @@ private:
     std::optional<pending> op; // a single operation, or empty:
     batch_request batch;       // a batch's request
   };
+  // A free entry under a fresh opaque, counted in size(); the caller fills it.
+  entry& claim()
+  {
+    if ((size_ + 1) * 2 > entries_.size()) grow();
+    std::uint32_t opaque;
+    do {
+      opaque = ++next_;
+    } while (opaque == 0 || entries_[opaque & mask_].opaque != 0);
+    auto& e = entries_[opaque & mask_];
+    e.opaque = opaque;
+    ++size_;
+    return e;
+  }
   void grow()
   {
     std::vector<entry> bigger(std::max<std::size_t>(64, entries_.size() * 2));

@@ -373,6 +373,42 @@ struct fake_peer {
   ~fake_peer() { thread.join(); }
   std::uint16_t port() const { return acceptor.local_endpoint().port(); }
 };
+
+// A bare connection (no bootstrap) to a fake server.
+std::shared_ptr<io::kv_connection> connect_bare(io_thread& t, std::uint16_t port)
+{
+  io::connection_settings s;
+  s.port = port;
+  s.run_bootstrap = false;
+  return connect(t, s);
+}
+
+// A fake server's behaviour: read every request and answer none until `released` is ready, then
+// answer each (success, its opaque) in the order received, and keep the socket open a little.
+auto answer_all_when_released(std::shared_future<void> released)
+{
+  return [released](asio::ip::tcp::socket& s) {
+    std::vector<std::byte> got;
+    std::array<std::byte, 4096> buf;
+    s.non_blocking(true);
+    while (released.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
+      boost::system::error_code ec;
+      auto n = s.read_some(asio::buffer(buf), ec);
+      if (!ec) got.insert(got.end(), buf.begin(), buf.begin() + n);
+    }
+    s.non_blocking(false);
+    std::span<const std::byte> rest(got);
+    protocol::byte_buffer out;
+    for (auto r = protocol::decode_packet(rest); r.state == protocol::decode_state::complete;
+         r = protocol::decode_packet(rest)) {
+      protocol::append_response(out, {.op = r.packet.hdr.opcode, .opaque = r.packet.opaque()});
+      rest = rest.subspan(r.consumed);
+    }
+    boost::system::error_code ec;
+    asio::write(s, asio::buffer(out), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  };
+}
 } // namespace
 
 TEST(kv_connection_fake_peer, garbage_from_the_server_fails_the_connection_cleanly)
@@ -386,10 +422,7 @@ TEST(kv_connection_fake_peer, garbage_from_the_server_fails_the_connection_clean
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   });
   io_thread t;
-  io::connection_settings s;
-  s.port = peer.port();
-  s.run_bootstrap = false;
-  auto c = connect(t, s);
+  auto c = connect_bare(t, peer.port());
   auto [ec, r] = run(*c, get_packet("x"));
   EXPECT_EQ(ec, protocol::client_errc::connection_closed);
   EXPECT_NE(c->last_error_detail().find("undecodable"), std::string::npos) << c->last_error_detail();
@@ -400,29 +433,7 @@ TEST(kv_connection_fake_peer, deadlines_cancellation_queue_limit_and_orphans)
 {
   std::promise<void> release;
   auto released = release.get_future().share();
-  fake_peer peer([released](asio::ip::tcp::socket& s) {
-    // Read everything, answer nothing until released, then answer every request.
-    std::vector<std::byte> got;
-    std::array<std::byte, 4096> buf;
-    s.non_blocking(true);
-    while (released.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
-      boost::system::error_code ec;
-      auto n = s.read_some(asio::buffer(buf), ec);
-      if (!ec) got.insert(got.end(), buf.begin(), buf.begin() + n);
-    }
-    s.non_blocking(false);
-    std::span<const std::byte> rest(got);
-    protocol::byte_buffer out;
-    while (true) {
-      auto r = protocol::decode_packet(rest);
-      if (r.state != protocol::decode_state::complete) break;
-      protocol::append_response(out, {.op = r.packet.hdr.opcode, .opaque = r.packet.opaque()});
-      rest = rest.subspan(r.consumed);
-    }
-    boost::system::error_code ec;
-    asio::write(s, asio::buffer(out), ec);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  });
+  fake_peer peer(answer_all_when_released(released));
   io_thread t;
   io::connection_settings s;
   s.port = peer.port();
@@ -465,32 +476,9 @@ TEST(kv_connection_fake_peer, deadlines_in_any_order_expire_in_order_and_on_time
 {
   std::promise<void> release;
   auto released = release.get_future().share();
-  fake_peer peer([released](asio::ip::tcp::socket& s) {
-    std::vector<std::byte> got; // read everything, answer only once released
-    std::array<std::byte, 4096> buf;
-    s.non_blocking(true);
-    while (released.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
-      boost::system::error_code ec;
-      auto n = s.read_some(asio::buffer(buf), ec);
-      if (!ec) got.insert(got.end(), buf.begin(), buf.begin() + n);
-    }
-    s.non_blocking(false);
-    std::span<const std::byte> rest(got);
-    protocol::byte_buffer out;
-    for (auto r = protocol::decode_packet(rest); r.state == protocol::decode_state::complete;
-         r = protocol::decode_packet(rest)) {
-      protocol::append_response(out, {.op = r.packet.hdr.opcode, .opaque = r.packet.opaque()});
-      rest = rest.subspan(r.consumed);
-    }
-    boost::system::error_code ec;
-    asio::write(s, asio::buffer(out), ec);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  });
+  fake_peer peer(answer_all_when_released(released));
   io_thread t;
-  io::connection_settings s;
-  s.port = peer.port();
-  s.run_bootstrap = false;
-  auto c = connect(t, s);
+  auto c = connect_bare(t, peer.port());
 
   using ms = std::chrono::milliseconds;
   struct outcome {
@@ -712,10 +700,7 @@ TEST(kv_connection_batch, answers_out_of_order_then_garbage_tell_each_index_once
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   });
   io_thread t;
-  io::connection_settings s;
-  s.port = peer.port();
-  s.run_bootstrap = false;
-  auto c = connect(t, s);
+  auto c = connect_bare(t, peer.port());
   auto keys = numbered("ooo", n);
   recording_sink sink(n);
   ASSERT_FALSE(send_batch(*c, keys, sink, io::clock::now() + std::chrono::seconds(5)));
@@ -738,31 +723,9 @@ TEST(kv_connection_batch, the_deadline_times_out_what_is_unanswered_and_late_ans
 {
   std::promise<void> release;
   auto released = release.get_future().share();
-  fake_peer peer([released](asio::ip::tcp::socket& s) {
-    std::vector<std::byte> got;
-    std::array<std::byte, 4096> buf;
-    s.non_blocking(true);
-    while (released.wait_for(std::chrono::milliseconds(5)) != std::future_status::ready) {
-      boost::system::error_code ec;
-      auto m = s.read_some(asio::buffer(buf), ec);
-      if (!ec) got.insert(got.end(), buf.begin(), buf.begin() + m);
-    }
-    s.non_blocking(false);
-    std::span<const std::byte> rest(got);
-    protocol::byte_buffer out;
-    for (auto r = protocol::decode_packet(rest); r.state == protocol::decode_state::complete; r = protocol::decode_packet(rest)) {
-      protocol::append_response(out, {.op = r.packet.hdr.opcode, .opaque = r.packet.opaque()});
-      rest = rest.subspan(r.consumed);
-    }
-    boost::system::error_code ec;
-    asio::write(s, asio::buffer(out), ec);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  });
+  fake_peer peer(answer_all_when_released(released));
   io_thread t;
-  io::connection_settings s;
-  s.port = peer.port();
-  s.run_bootstrap = false;
-  auto c = connect(t, s);
+  auto c = connect_bare(t, peer.port());
   // Two batches with different deadlines, and a single operation with no deadline beside them.
   recording_sink early(50), late(30);
   std::promise<std::error_code> single;
