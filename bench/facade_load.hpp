@@ -150,6 +150,52 @@ struct facade_multi_get : std::enable_shared_from_this<facade_multi_get> {
   }
 };
 
+// The same batches through get_multi_each: each key's answer as views, nothing kept per key.
+struct facade_multi_get_each : std::enable_shared_from_this<facade_multi_get_each> {
+  async_bucket* bucket{};
+  int batch{100};
+  int batches{0};
+  int first_key{0};
+  std::function<void()> on_done;
+  int sent{0};
+  std::size_t value_bytes{0}; // read from every view, so the values are really looked at
+
+  void issue()
+  {
+    std::vector<std::string> keys;
+    keys.reserve(static_cast<std::size_t>(batch));
+    for (int j = 0; j < batch; ++j) keys.push_back(key_of(first_key + sent * batch + j));
+    ++sent;
+    auto self = shared_from_this();
+    bucket->get_multi_each(
+        std::move(keys),
+        [self](std::error_code ec, const get_view& v) {
+          if (ec) fail("couchkv get_multi_each: " + std::string(v.key) + ": " + ec.message());
+          self->value_bytes += v.value.size();
+        },
+        {}, [self](std::error_code ec, std::size_t found) {
+          if (ec) fail("couchkv get_multi_each: " + ec.message());
+          if (static_cast<int>(found) != self->batch) fail("couchkv get_multi_each: keys missing");
+          if (self->sent == self->batches) self->on_done();
+          else self->issue();
+        });
+  }
+};
+
+inline void facade_multi_gets_each(facade_client& c, int batch, int keys)
+{
+  auto m = std::make_shared<facade_multi_get_each>();
+  m->bucket = &c.bucket();
+  m->batch = batch;
+  m->batches = keys / batch;
+  c.run_threads(1, [&](int, auto done) {
+    m->on_done = done;
+    m->issue();
+  });
+  if (m->value_bytes != static_cast<std::size_t>(m->batches * batch) * value_size) fail("couchkv get_multi_each: value sizes");
+  m->on_done = nullptr;
+}
+
 // `threads` windows of `in_flight` each, `ops` operations in all; returns operations/s.
 inline double facade_windows(facade_client& c, int threads, int in_flight, int ops, facade_op op, latency* lat = nullptr)
 {

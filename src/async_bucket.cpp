@@ -433,7 +433,81 @@ private:
   detail::completion<async_bucket::multi_get_signature> done_;
 };
 
+// get_multi_each's state: each key's answer goes to the caller's callback as views; nothing is
+// kept per key but its place in the caller's vector. Every callback runs on the bucket's strand.
+class multi_get_each final : public detail::get_batch {
+public:
+  multi_get_each(std::vector<std::string> input, async_bucket::get_each_callback on_each,
+                 detail::completion<async_bucket::multi_each_signature> done)
+      : owned_(std::move(input)), on_each_(std::move(on_each)), done_(std::move(done))
+  {
+    keys.reserve(owned_.size());
+    for (const auto& k : owned_) {
+      if (validate_key(k)) invalid_.push_back(k);
+      else keys.emplace_back(k);
+    }
+    left_ = keys.size();
+  }
+  // On the bucket's executor, before the batch runs: the keys that cannot be sent. Returns
+  // whether any key is left to read (if not, the operation has completed).
+  bool report_invalid()
+  {
+    for (const auto& k : invalid_) on_each_(make_error_code(protocol::client_errc::key_too_long), get_view{.key = k});
+    if (left_ == 0) complete();
+    return left_ != 0;
+  }
+  void found(std::size_t index, const protocol::packet_view& p) override
+  {
+    ++found_;
+    on_each_({}, get_view{.key = keys[index],
+                          .value = protocol::as_string_view(p.value),
+                          .flags = p.extras.size() >= 4 ? protocol::load_be32(p.extras.data()) : 0,
+                          .cas = p.cas(),
+                          .datatype = p.datatype()});
+    one_done();
+  }
+  void done(std::size_t index, std::error_code ec, io::kv_response r) override
+  {
+    if (auto e = outcome_error(ec, r, opcode::get, false)) {
+      on_each_(e, get_view{.key = keys[index]});
+    } else {
+      ++found_;
+      on_each_({}, get_view{.key = keys[index],
+                            .value = r.value_string(),
+                            .flags = r.extras().size() >= 4 ? protocol::load_be32(r.extras().data()) : 0,
+                            .cas = r.cas(),
+                            .datatype = r.datatype()});
+    }
+    one_done();
+  }
+  void complete() { std::move(done_)({}, found_); }
+
+private:
+  void one_done()
+  {
+    if (--left_ == 0) complete();
+  }
+  std::vector<std::string> owned_;          // the caller's keys; `keys` views them
+  std::vector<std::string_view> invalid_;
+  async_bucket::get_each_callback on_each_;
+  detail::completion<async_bucket::multi_each_signature> done_;
+  std::size_t left_{0};
+  std::size_t found_{0};
+};
+
 } // namespace
+
+void async_bucket::start_get_multi_each(impl_ptr impl, std::vector<std::string> keys, get_each_callback on_each,
+                                        get_options o, detail::completion<multi_each_signature> done)
+{
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), 0);
+  auto batch = std::make_shared<multi_get_each>(std::move(keys), std::move(on_each), std::move(done));
+  batch->timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  // The callback runs on the bucket's executor, the invalid keys' too.
+  asio::dispatch(impl->executor(), [impl, batch]() mutable {
+    if (batch->report_invalid()) impl->execute_get_batch(std::move(batch));
+  });
+}
 
 void async_bucket::start_get_multi(impl_ptr impl, std::vector<std::string> keys, get_options o,
                                    detail::completion<multi_get_signature> done)

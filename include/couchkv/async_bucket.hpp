@@ -48,6 +48,10 @@ public:
   using mutation_signature = void(std::error_code, mutation_result);
   using counter_signature = void(std::error_code, counter_result);
   using multi_get_signature = void(std::error_code, multi_result<get_result>);
+  // get_multi_each: called once per key with its answer or its error (see get_view).
+  using get_each_callback = std::function<void(std::error_code, const get_view&)>;
+  // get_multi_each's completion: how many keys were found.
+  using multi_each_signature = void(std::error_code, std::size_t);
   using multi_mutation_signature = void(std::error_code, multi_result<mutation_result>);
   using endure_signature = void(std::error_code, endure_result);
   using multi_endure_signature = void(std::error_code, multi_result<endure_result>);
@@ -193,6 +197,22 @@ public:
                                                    start_get_multi(impl, std::move(k), o, std::move(done));
                                                  },
                                                  std::move(keys), opts);
+  }
+  // get_multi without a result map: `on_each` runs once per key, on the bucket's executor, as its
+  // answer arrives (value and metadata as views valid during the call only, nothing copied per
+  // key) or with its error; the operation completes after the last key with how many were found.
+  // A key given twice is read twice. Retries, timeouts and errors per key are get()'s. The
+  // operation's own error_code is set only when nothing could be attempted (no bucket).
+  template <class Token = use_future_t>
+  auto get_multi_each(std::vector<std::string> keys, get_each_callback on_each, get_options opts = {},
+                      Token&& token = {})
+  {
+    return detail::initiate<multi_each_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, std::vector<std::string> k, get_each_callback cb, get_options o) {
+          start_get_multi_each(impl, std::move(k), std::move(cb), o, std::move(done));
+        },
+        std::move(keys), std::move(on_each), opts);
   }
   template <class Token = use_future_t>
   auto upsert_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {},
@@ -496,6 +516,8 @@ private:
   static void start_remove(impl_ptr, std::string, remove_options, detail::completion<mutation_signature>);
   static void start_counter(impl_ptr, std::string, std::int64_t, counter_options, detail::completion<counter_signature>);
   static void start_get_multi(impl_ptr, std::vector<std::string>, get_options, detail::completion<multi_get_signature>);
+  static void start_get_multi_each(impl_ptr, std::vector<std::string>, get_each_callback, get_options,
+                                   detail::completion<multi_each_signature>);
   static void start_upsert_multi(impl_ptr, std::vector<std::pair<std::string, document_value>>, mutation_options,
                                  detail::completion<multi_mutation_signature>);
   static void start_remove_multi(impl_ptr, std::vector<std::string>, remove_options,

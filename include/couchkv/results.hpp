@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -40,6 +41,18 @@ struct get_result {
   std::uint64_t cas{0};
   std::uint8_t datatype{0};
   bool is_replica{false};
+
+  [[nodiscard]] couchkv::format format() const noexcept { return format_of(flags); }
+};
+
+// One key's answer in get_multi_each, valid during the callback only: key and value point into the
+// library's buffers (nothing is copied per key). On an error only `key` is set.
+struct get_view {
+  std::string_view key{};
+  std::string_view value{};
+  std::uint32_t flags{0};
+  std::uint64_t cas{0};
+  std::uint8_t datatype{0};
 
   [[nodiscard]] couchkv::format format() const noexcept { return format_of(flags); }
 };

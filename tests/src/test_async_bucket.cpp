@@ -495,6 +495,87 @@ TEST(async_bucket, get_multi_over_three_nodes_with_missing_and_duplicate_keys)
   EXPECT_TRUE(dup.at(present[0]));
 }
 
+// get_multi_each: one callback per key given (a duplicate twice), views of the answer or the
+// error, on the bucket's executor (not the caller's thread), then one completion with the count.
+TEST(async_bucket, get_multi_each_calls_back_once_per_key_with_views)
+{
+  mock_fixture f;
+  auto present = spread_keys(f.mock, 300);
+  store_all(f.bucket, present);
+  auto keys = present;
+  for (int i = 0; i < 100; ++i) keys.push_back("absent::" + std::to_string(i));
+  keys.push_back(present[0]);              // read twice
+  keys.push_back(std::string(300, 'x'));   // invalid
+  struct seen {
+    int calls{0};
+    std::error_code ec;
+    std::string value;
+    std::uint64_t cas{0};
+    couchkv::format fmt{};
+  };
+  std::mutex m;
+  std::map<std::string, seen> got;
+  std::atomic<int> on_caller_thread{0};
+  const auto caller = std::this_thread::get_id();
+  auto each = [&](std::error_code ec, const get_view& v) {
+    if (std::this_thread::get_id() == caller) ++on_caller_thread;
+    std::lock_guard lock(m);
+    auto& s = got[std::string(v.key)];
+    ++s.calls;
+    s.ec = ec;
+    s.value = std::string(v.value);
+    s.cas = v.cas;
+    s.fmt = v.format();
+  };
+  auto found = f.bucket.get_multi_each(keys, each, slow_ok).get();
+  EXPECT_EQ(found, present.size() + 1);
+  EXPECT_EQ(on_caller_thread.load(), 0);
+  std::lock_guard lock(m);
+  EXPECT_EQ(got.size(), present.size() + 100 + 1);
+  for (const auto& k : present) {
+    const auto& s = got.at(k);
+    EXPECT_EQ(s.calls, k == present[0] ? 2 : 1) << k;
+    ASSERT_FALSE(s.ec) << k << ": " << s.ec.message();
+    EXPECT_EQ(s.value, R"({"k":")" + k + R"("})");
+    EXPECT_NE(s.cas, 0u);
+    EXPECT_EQ(s.fmt, format::json);
+  }
+  for (int i = 0; i < 100; ++i) {
+    const auto& s = got.at("absent::" + std::to_string(i));
+    EXPECT_EQ(s.calls, 1);
+    EXPECT_EQ(s.ec, errc::document_not_found);
+    EXPECT_TRUE(s.value.empty());
+  }
+  EXPECT_EQ(got.at(std::string(300, 'x')).ec, errc::invalid_argument);
+}
+
+// The keys that need a retry (NOT_MY_VBUCKET) reach the callback through the single-key path,
+// with their values; nothing to read completes at once with 0.
+TEST(async_bucket, get_multi_each_retries_and_an_empty_list)
+{
+  mock_fixture f;
+  auto keys = spread_keys(f.mock, 100);
+  store_all(f.bucket, keys);
+  f.mock.fail_next(20, static_cast<std::uint16_t>(protocol::status::not_my_vbucket));
+  std::mutex m;
+  std::map<std::string, std::string> values;
+  auto found = f.bucket
+                   .get_multi_each(
+                       keys,
+                       [&](std::error_code ec, const get_view& v) {
+                         EXPECT_FALSE(ec) << v.key << ": " << ec.message();
+                         std::lock_guard lock(m);
+                         values[std::string(v.key)] = std::string(v.value);
+                       },
+                       slow_ok)
+                   .get();
+  EXPECT_EQ(found, keys.size());
+  std::lock_guard lock(m);
+  ASSERT_EQ(values.size(), keys.size());
+  for (const auto& k : keys) EXPECT_EQ(values.at(k), R"({"k":")" + k + R"("})");
+  EXPECT_EQ(f.bucket.get_multi_each({}, [](std::error_code, const get_view&) { ADD_FAILURE(); }).get(), 0u);
+}
+
 TEST(async_bucket, get_multi_retries_not_my_vbucket_and_temporary_failures_per_key)
 {
   mock_fixture f;
