@@ -59,10 +59,11 @@ inline int lmc_mget_fetch(memcached_st* m)
 {
   int got = 0;
   memcached_return_t rc;
-  while (memcached_result_st* r = memcached_fetch_result(m, nullptr, &rc)) {
-    ++got;
-    memcached_result_free(r);
-  }
+  // One result reused for every key, libmemcached's allocation-free form (with nullptr it
+  // allocates and we free a result per key). It frees this one itself with the END answer.
+  memcached_result_st* reuse = memcached_result_create(m, nullptr);
+  if (reuse == nullptr) fail("libmemcached: memcached_result_create failed");
+  while (memcached_fetch_result(m, reuse, &rc) != nullptr) ++got;
   if (rc != MEMCACHED_END && rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND) lmc_check(m, rc, "fetch");
   return got;
 }
