@@ -46,12 +46,18 @@ std::error_code outcome_error(std::error_code ec, const io::kv_response& r, opco
   return {};
 }
 
+// A GET answer's flags: the first four bytes of its extras (none: 0).
+std::uint32_t flags_of(protocol::bytes_view extras) noexcept
+{
+  return extras.size() >= 4 ? protocol::load_be32(extras.data()) : 0;
+}
+
 get_result to_get_result(const std::string& key, const io::kv_response& r, bool replica)
 {
   get_result g;
   g.key = key;
   g.value = std::string(r.value_string());
-  g.flags = r.extras().size() >= 4 ? protocol::load_be32(r.extras().data()) : 0;
+  g.flags = flags_of(r.extras());
   g.cas = r.cas();
   g.datatype = r.datatype();
   g.is_replica = replica;
@@ -407,7 +413,7 @@ public:
     auto& g = o.value.emplace();
     g.key = slots_[index]->first;
     g.value.assign(reinterpret_cast<const char*>(p.value.data()), p.value.size());
-    g.flags = p.extras.size() >= 4 ? protocol::load_be32(p.extras.data()) : 0;
+    g.flags = flags_of(p.extras);
     g.cas = p.cas();
     g.datatype = p.datatype();
     one_done();
@@ -458,31 +464,31 @@ public:
   }
   void found(std::size_t index, const protocol::packet_view& p) override
   {
-    ++found_;
-    on_each_({}, get_view{.key = keys[index],
-                          .value = protocol::as_string_view(p.value),
-                          .flags = p.extras.size() >= 4 ? protocol::load_be32(p.extras.data()) : 0,
-                          .cas = p.cas(),
-                          .datatype = p.datatype()});
-    one_done();
+    found_one(index, p.value, p.extras, p.cas(), p.datatype());
   }
   void done(std::size_t index, std::error_code ec, io::kv_response r) override
   {
     if (auto e = outcome_error(ec, r, opcode::get, false)) {
       on_each_(e, get_view{.key = keys[index]});
+      one_done();
     } else {
-      ++found_;
-      on_each_({}, get_view{.key = keys[index],
-                            .value = r.value_string(),
-                            .flags = r.extras().size() >= 4 ? protocol::load_be32(r.extras().data()) : 0,
-                            .cas = r.cas(),
-                            .datatype = r.datatype()});
+      found_one(index, r.value(), r.extras(), r.cas(), r.datatype());
     }
-    one_done();
   }
   void complete() { std::move(done_)({}, found_); }
 
 private:
+  void found_one(std::size_t index, protocol::bytes_view value, protocol::bytes_view extras, std::uint64_t cas,
+                 std::uint8_t datatype)
+  {
+    ++found_;
+    on_each_({}, get_view{.key = keys[index],
+                          .value = protocol::as_string_view(value),
+                          .flags = flags_of(extras),
+                          .cas = cas,
+                          .datatype = datatype});
+    one_done();
+  }
   void one_done()
   {
     if (--left_ == 0) complete();
