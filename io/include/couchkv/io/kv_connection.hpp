@@ -16,6 +16,7 @@
 // it may be called from any thread. No mutex.
 #pragma once
 #include <couchkv/io/bootstrap.hpp>
+#include <couchkv/io/handler_allocator.hpp>
 #include <couchkv/io/kv_response.hpp>
 #include <couchkv/protocol/decoder.hpp>
 
@@ -130,11 +131,11 @@ public:
           if constexpr (std::is_same_v<asio::associated_executor_t<handler_type, no_associated_executor>,
                                        no_associated_executor>) {
             self->start_execute(self, std::move(req),
-                                asio::any_completion_handler<execute_signature>(std::move(handler)), nullptr);
+                                asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler))), nullptr);
           } else {
             asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
             self->start_execute(self, std::move(req),
-                                asio::any_completion_handler<execute_signature>(std::move(handler)), &ex);
+                                asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler))), &ex);
           }
         },
         token, std::move(request));

@@ -16,6 +16,7 @@
 // created with (no strand of their own: pass a strand if several threads run the context); every
 // entry point dispatches there, so it may be called from any thread. stats() reads atomics.
 #pragma once
+#include <couchkv/io/handler_allocator.hpp>
 #include <couchkv/io/kv_connection.hpp>
 
 #include <boost/asio/detached.hpp>
@@ -111,11 +112,11 @@ public:
           using handler_type = decltype(handler);
           if constexpr (std::is_same_v<asio::associated_executor_t<handler_type, no_associated_executor>,
                                        no_associated_executor>) {
-            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
+            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler))),
                                 nullptr);
           } else {
             asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(std::move(handler)),
+            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler))),
                                 &ex);
           }
         },
