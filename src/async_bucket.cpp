@@ -83,15 +83,14 @@ void run(const std::shared_ptr<bucket_impl>& impl, request_spec spec, Done done,
   auto op = spec.op;
   auto had_cas = spec.had_cas;
   auto key = spec.key;
-  auto shared = std::make_shared<Done>(std::move(done));
-  impl->execute(std::move(spec), [shared, op, had_cas, key, convert](std::error_code ec, io::kv_response r,
-                                                                      error_context ctx) {
+  impl->execute(std::move(spec), [done = std::move(done), op, had_cas, key = std::move(key), convert](
+                                     std::error_code ec, io::kv_response r, error_context ctx) mutable {
     auto e = outcome_error(ec, r, op, had_cas);
     if (e) {
-      std::move(*shared)(e, Result{});
+      std::move(done)(e, Result{});
       return;
     }
-    std::move(*shared)({}, convert(key, r, ctx.vbucket));
+    std::move(done)({}, convert(key, r, ctx.vbucket));
   });
 }
 
@@ -286,7 +285,8 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
   s.key = std::move(key);
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
   s.had_cas = o.cas != 0;
-  auto v = std::make_shared<encoded_value>(value.encoded());
+  // The value is ours: moved, not copied, into the block the encoder shares with its retries.
+  auto v = std::allocate_shared<encoded_value>(io::handler_allocator<encoded_value>{}, std::move(value).encoded());
   if (o.flags) v->flags = *o.flags;
   protocol::mutation_frames frames{.durability = sync_durability(o.durability_level)};
   auto cas = o.cas;

@@ -18,6 +18,8 @@ using protocol::client_errc;
 using protocol::status;
 
 struct bucket_impl::op {
+  explicit op(request_done d) : done(std::move(d)) {}
+  // Constructed, never assigned: Asio 1.81's any_completion_handler move assignment recurses.
   request_spec spec;
   request_done done;
   io::clock::time_point deadline;
@@ -449,13 +451,12 @@ void bucket_impl::poll_config()
 
 // ---- requests -----------------------------------------------------------------------------------
 
-void bucket_impl::execute(request_spec spec, request_done done)
+void bucket_impl::execute_erased(request_spec spec, request_done done)
 {
-  auto o = std::make_shared<op>();
+  auto o = std::allocate_shared<op>(io::handler_allocator<op>{}, std::move(done));
   auto timeout = spec.timeout.count() ? spec.timeout : settings_.cs.options.kv_timeout;
   o->deadline = io::clock::now() + timeout;
   o->spec = std::move(spec);
-  o->done = std::move(done);
   if (io::running_on(strand_)) return attempt(std::move(o)); // dispatch, minus the wrapping
   asio::dispatch(strand_, [self = shared_from_this(), o] { self->attempt(o); });
 }
@@ -600,13 +601,15 @@ private:
 std::shared_ptr<bucket_impl::op> bucket_impl::batch_key_op(const std::shared_ptr<get_batch>& b, std::size_t index,
                                                            io::clock::time_point deadline)
 {
-  auto o = std::make_shared<op>();
+  auto o = std::allocate_shared<op>(
+      io::handler_allocator<op>{},
+      request_done(io::with_handler_allocator(
+          [b, index](std::error_code ec, io::kv_response r, error_context) { b->done(index, ec, std::move(r)); })));
   o->deadline = deadline;
   o->spec.op = protocol::opcode::get;
   o->spec.key = std::string(b->keys[index]);
   o->spec.timeout = b->timeout;
   o->spec.encode = [](protocol::byte_buffer& buf, const protocol::doc_key& k) { protocol::append_get(buf, 0, k); };
-  o->done = [b, index](std::error_code ec, io::kv_response r, error_context) { b->done(index, ec, std::move(r)); };
   return o;
 }
 
@@ -782,7 +785,7 @@ void bucket_impl::finish(std::shared_ptr<op> o, std::error_code ec, io::kv_respo
   if (resp.status() != status::success && resp.datatype() & 0x01) ctx.server_message = std::string(resp.value_string());
   if (ec || resp.status() != status::success) set_last_error(ctx);
   auto done = std::move(o->done);
-  done(ec, std::move(resp), std::move(ctx));
+  std::move(done)(ec, std::move(resp), std::move(ctx));
 }
 
 void bucket_impl::close()

@@ -4,6 +4,7 @@
 #pragma once
 #include "retry.hpp"
 
+#include <couchkv/io/handler_allocator.hpp>
 #include <couchkv/io/http_client.hpp>
 #include <couchkv/io/kv_connection.hpp>
 #include <couchkv/io/node_pool.hpp>
@@ -14,6 +15,7 @@
 #include <couchkv/topology/connection_string.hpp>
 #include <couchkv/topology/routing.hpp>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -54,7 +56,8 @@ struct request_spec {
   std::optional<std::size_t> node_index{};
 };
 
-using request_done = std::function<void(std::error_code, io::kv_response, error_context)>;
+// Move-only; built with io::handler_allocator (see execute), so it costs no malloc once warm.
+using request_done = asio::any_completion_handler<void(std::error_code, io::kv_response, error_context)>;
 
 // A GET of many keys (get_multi), implemented by the facade and run by bucket_impl::execute_get_batch:
 // the keys are routed once, each node's GETs leave in one write and their answers come back
@@ -102,8 +105,13 @@ public:
 
   // Bootstrap: first reachable endpoint, then the config; completes on the strand.
   void open(std::function<void(std::error_code, std::string)> done);
-  // Routes and runs one request with retries; `done` runs on the strand.
-  void execute(request_spec spec, request_done done);
+  // Routes and runs one request with retries; `done` runs on the strand, once.
+  template <class Done>
+  void execute(request_spec spec, Done&& done)
+  {
+    execute_erased(std::move(spec), request_done(io::with_handler_allocator(std::forward<Done>(done))));
+  }
+  void execute_erased(request_spec spec, request_done done);
   // Routes and runs a multi-key GET (see get_batch); its callbacks run on the strand.
   void execute_get_batch(std::shared_ptr<get_batch> batch);
   void close();

@@ -33,7 +33,8 @@ public:
   document_value(const char* json_text) : document_value(std::string_view(json_text)) {}
   document_value(const std::string& json_text) : document_value(std::string_view(json_text)) {}
   document_value(encoded_value v) : v_(std::move(v)) {}
-  [[nodiscard]] const encoded_value& encoded() const noexcept { return v_; }
+  [[nodiscard]] const encoded_value& encoded() const& noexcept { return v_; }
+  [[nodiscard]] encoded_value encoded() && noexcept { return std::move(v_); }
   [[nodiscard]] std::error_code error() const noexcept { return ec_; }
 
 private:

@@ -2,6 +2,7 @@
 // (async_initiate, so callbacks, couchkv::use_future, asio::use_awaitable and asio::deferred all
 // work), and a type-erased handler so the operation itself is compiled once, in a .cpp.
 #pragma once
+#include <couchkv/io/handler_allocator.hpp>
 #include <couchkv/results.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -80,7 +81,8 @@ auto initiate(Token&& token, const asio::any_io_executor& fallback, Start start,
           guard(const guard&) = delete;
           guard& operator=(const guard&) = delete;
         } g;
-        start(completion<Signature>(asio::any_completion_handler<Signature>(std::move(handler)), std::move(ex)),
+        start(completion<Signature>(asio::any_completion_handler<Signature>(io::with_handler_allocator(std::move(handler))),
+                                        std::move(ex)),
               std::forward<decltype(a)>(a)...);
       },
       token, std::forward<Args>(args)...);
