@@ -1,88 +1,65 @@
 #include <couchkv/io/handler_allocator.hpp>
 
-#include <array>
-
 namespace couchkv::io::detail {
+
+static_assert(pooled_class(1) == 0 && pooled_class(64) == 0 && pooled_class(65) == 1 && pooled_class(128) == 1 &&
+              pooled_class(129) == 2 && pooled_class(256) == 2 && pooled_class(257) == 3 &&
+              pooled_class(max_pooled_size) == pooled_classes - 1);
+
+thread_local constinit block_cache thread_blocks{};
 
 namespace {
 
-// Size classes 64, 128, 256, 512 bytes. A thread keeps at most max_blocks of each (256 KiB
-// for the largest class), enough for several hundred operations in flight per thread.
-constexpr std::size_t classes = 4;
-constexpr std::size_t max_blocks = 512;
-
-constexpr std::size_t class_of(std::size_t size) noexcept
-{
-  return size <= 64 ? 0 : size <= 128 ? 1 : size <= 256 ? 2 : 3;
-}
 constexpr std::size_t class_size(std::size_t c) noexcept { return std::size_t{64} << c; }
 
-struct free_block {
-  free_block* next;
-};
+enum class cache_state : unsigned char { unused, open, ended };
+thread_local constinit cache_state state = cache_state::unused;
 
-// Trivially destructible, so reaching it costs no initialisation check; the thread's blocks are
-// given back by `drainer` (registered on first use) when the thread ends. A block freed after
-// that goes straight to operator delete.
-struct cache {
-  std::array<free_block*, classes> head{};
-  std::array<std::size_t, classes> count{};
-  bool registered{false};
-  bool closed{false};
-};
-thread_local constinit cache tl{};
-
+// Frees the thread's blocks when it ends; a block freed after that goes to operator delete.
 struct drainer {
   drainer() = default;
   drainer(const drainer&) = delete;
   drainer& operator=(const drainer&) = delete;
   ~drainer()
   {
-    tl.closed = true;
-    for (std::size_t c = 0; c < classes; ++c) {
-      while (auto* b = tl.head[c]) {
-        tl.head[c] = b->next;
+    state = cache_state::ended;
+    auto& t = thread_blocks;
+    t.open = false;
+    for (std::size_t c = 0; c < pooled_classes; ++c) {
+      while (auto* b = t.head[c]) {
+        t.head[c] = b->next;
         ::operator delete(b);
       }
-      tl.count[c] = 0;
+      t.count[c] = 0;
     }
   }
 };
 
-[[gnu::noinline]] void register_drainer() noexcept
-{
-  static thread_local drainer d;
-  static_cast<void>(d);
-  tl.registered = true;
-}
-
 } // namespace
 
-void* pooled_allocate(std::size_t size)
+void* pooled_allocate_slow(std::size_t size)
 {
-  if (size > max_pooled_size) return ::operator new(size);
-  auto c = class_of(size);
-  if (auto* b = tl.head[c]) {
-    tl.head[c] = b->next;
-    --tl.count[c];
-    return b;
-  }
-  return ::operator new(class_size(c));
+  return ::operator new(size <= max_pooled_size ? class_size(pooled_class(size)) : size);
 }
 
-void pooled_deallocate(void* p, std::size_t size) noexcept
+void pooled_deallocate_slow(void* p, std::size_t size) noexcept
 {
   if (p == nullptr) return;
-  if (size > max_pooled_size) return ::operator delete(p);
-  auto c = class_of(size);
-  if (tl.closed || tl.count[c] == max_blocks) return ::operator delete(p);
-  if (!tl.registered) register_drainer();
-  auto* b = static_cast<free_block*>(p);
-  b->next = tl.head[c];
-  tl.head[c] = b;
-  ++tl.count[c];
+  // The class is full, the thread's cache is not open yet (its first block: arrange for the
+  // thread's end), or it has ended.
+  if (size <= max_pooled_size && state == cache_state::unused) {
+    static thread_local drainer d;
+    static_cast<void>(d);
+    state = cache_state::open;
+    thread_blocks.open = true;
+    return pooled_deallocate(p, size);
+  }
+  ::operator delete(p);
 }
 
-std::size_t pooled_cached(std::size_t size) noexcept { return size > max_pooled_size ? 0 : tl.count[class_of(size)]; }
+std::size_t pooled_cached(std::size_t size) noexcept
+{
+  return size > max_pooled_size ? 0 : thread_blocks.count[pooled_class(size)];
+}
 
 } // namespace couchkv::io::detail

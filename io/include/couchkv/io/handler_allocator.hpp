@@ -14,7 +14,9 @@
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/bind_allocator.hpp>
 
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -24,11 +26,61 @@ namespace couchkv::io {
 
 namespace detail {
 // Blocks of at most max_pooled_size bytes come from this thread's cache; larger ones from
-// operator new. Both are aligned for any fundamental type.
+// operator new. Both are aligned for any fundamental type. The fast paths are inline: a pop or a
+// push on the thread's list of the size class.
 inline constexpr std::size_t max_pooled_size = 512;
-[[nodiscard]] void* pooled_allocate(std::size_t size);
-void pooled_deallocate(void* p, std::size_t size) noexcept;
-// This thread's cache: blocks kept per size class (for tests and diagnostics).
+inline constexpr std::size_t pooled_classes = 4;    // 64, 128, 256, 512 bytes
+inline constexpr std::uint32_t max_pooled_blocks = 512; // kept per class and thread
+
+struct free_block {
+  free_block* next;
+};
+// Trivially destructible and constant-initialised, so reaching it costs no initialisation check;
+// blocks are given back when the thread ends (see the .cpp). `open` is false until the thread
+// first frees a block (which arranges that) and again once the thread is ending.
+struct block_cache {
+  free_block* head[pooled_classes];
+  std::uint32_t count[pooled_classes];
+  bool open;
+};
+extern thread_local constinit block_cache thread_blocks;
+
+[[nodiscard]] constexpr std::size_t pooled_class(std::size_t size) noexcept
+{
+  return size <= 64 ? 0 : static_cast<std::size_t>(std::bit_width(size - 1)) - 6;
+}
+[[nodiscard]] void* pooled_allocate_slow(std::size_t size);
+void pooled_deallocate_slow(void* p, std::size_t size) noexcept;
+
+[[nodiscard]] inline void* pooled_allocate(std::size_t size)
+{
+  if (size <= max_pooled_size) {
+    auto& t = thread_blocks;
+    const auto c = pooled_class(size);
+    if (auto* b = t.head[c]) {
+      t.head[c] = b->next;
+      --t.count[c];
+      return b;
+    }
+  }
+  return pooled_allocate_slow(size);
+}
+inline void pooled_deallocate(void* p, std::size_t size) noexcept
+{
+  if (size <= max_pooled_size && p != nullptr) {
+    auto& t = thread_blocks;
+    const auto c = pooled_class(size);
+    if (t.open && t.count[c] < max_pooled_blocks) {
+      auto* b = static_cast<free_block*>(p);
+      b->next = t.head[c];
+      t.head[c] = b;
+      ++t.count[c];
+      return;
+    }
+  }
+  pooled_deallocate_slow(p, size);
+}
+// This thread's cache: blocks kept of the class of `size` (for tests and diagnostics).
 [[nodiscard]] std::size_t pooled_cached(std::size_t size) noexcept;
 } // namespace detail
 
