@@ -4,7 +4,9 @@
 //   raw      : hand-built GET packets over a blocking socket (the floor any client pays)
 //   couchkv  : io::kv_connection on one io_context thread
 //   libmemcached : memcached_get / memcached_mget (binary protocol)
-// Prints sequential GET latency (p50/p99) and pipelined/multi-get throughput, with ratios.
+// Prints sequential GET latency (p50/p99) and pipelined/multi-get throughput in interleaved rounds,
+// with ratios.
+// usage: bench_memcached PORT [seq_ops] [pipe_ops] [rounds]
 // The facade (couchkv::cluster / async_bucket) is measured by bench_matrix.
 #include "lmc_peer.hpp"
 
@@ -225,6 +227,7 @@ int main(int argc, char** argv)
   int port = argc > 1 ? std::atoi(argv[1]) : 11211;
   int seq_ops = argc > 2 ? std::atoi(argv[2]) : 20000;
   int pipe_ops = argc > 3 ? std::atoi(argv[3]) : 400000;
+  int rounds = std::max(argc > 4 ? std::atoi(argv[4]) : 5, 1);
   preload(port);
   couchkv_client ck(port);
   // Warm up every path once.
@@ -241,22 +244,63 @@ int main(int argc, char** argv)
   std::printf("  %-13s p50 %7.2f  p99 %7.2f   p50 ratio to raw %.2f\n", "libmemcached", lmc_l.pct(0.5), lmc_l.pct(0.99),
               lmc_l.pct(0.5) / raw_l.pct(0.5));
 
-  double raw_t = raw_pipelined(port, pipe_ops, 100);
-  // Socket writes per 100 GETs: how the window and the batches leave (kv_connection's counter).
+  // Throughput in interleaved rounds: every client runs once per round (the order reversed every
+  // other round), and each ratio is taken within its round. Drift in the machine's speed (other
+  // tenants of the host, frequency) then moves numerator and denominator together; the figures
+  // are medians over the rounds, with the range of the ratios.
+  struct row {
+    std::vector<double> rate, to_raw, to_lmc;
+    std::uint64_t writes{0};
+  };
+  row raw_r, ck_r, ckb_r, lmc_r;
+  const int per_round = std::max(pipe_ops / rounds, 100);
   auto flushes = [&] { return ck.conn->stats().flushes; };
-  auto f0 = flushes();
-  double ck_t = couchkv_pipelined(ck, pipe_ops, 100);
-  auto f1 = flushes();
-  double ckb_t = couchkv_batched(ck, pipe_ops, 100);
-  auto f2 = flushes();
-  auto per_100 = [&](std::uint64_t writes) { return 100.0 * static_cast<double>(writes) / pipe_ops; };
-  double lmc_t = lmc_mget(port, pipe_ops, 100);
-  std::printf("pipelined GET throughput, %d ops, 100 in flight / multi-get of 100 (ops/s)\n", pipe_ops);
-  std::printf("  %-17s %10.0f   batches of 100\n", "raw socket", raw_t);
-  std::printf("  %-17s %10.0f   ratio to raw %.2f, to libmemcached %.2f   window of 100, %.1f writes per 100\n",
-              "couchkv", ck_t, ck_t / raw_t, ck_t / lmc_t, per_100(f1 - f0));
-  std::printf("  %-17s %10.0f   ratio to raw %.2f, to libmemcached %.2f   batches of 100, %.1f writes per 100\n",
-              "couchkv batched", ckb_t, ckb_t / raw_t, ckb_t / lmc_t, per_100(f2 - f1));
-  std::printf("  %-17s %10.0f   ratio to raw %.2f   multi-get of 100\n", "libmemcached", lmc_t, lmc_t / raw_t);
+  for (int r = 0; r < rounds; ++r) {
+    double raw_t = 0, ck_t = 0, ckb_t = 0, lmc_t = 0;
+    auto run_raw = [&] { raw_t = raw_pipelined(port, per_round, 100); };
+    // Socket writes per 100 GETs: how the window and the batches leave (kv_connection's counter).
+    auto run_ck = [&] {
+      auto f = flushes();
+      ck_t = couchkv_pipelined(ck, per_round, 100);
+      ck_r.writes += flushes() - f;
+    };
+    auto run_ckb = [&] {
+      auto f = flushes();
+      ckb_t = couchkv_batched(ck, per_round, 100);
+      ckb_r.writes += flushes() - f;
+    };
+    auto run_lmc = [&] { lmc_t = lmc_mget(port, per_round, 100); };
+    if (r % 2 == 0) { run_raw(); run_ck(); run_ckb(); run_lmc(); }
+    else { run_lmc(); run_ckb(); run_ck(); run_raw(); }
+    raw_r.rate.push_back(raw_t);
+    for (auto [rw, t] : {std::pair{&ck_r, ck_t}, std::pair{&ckb_r, ckb_t}, std::pair{&lmc_r, lmc_t}}) {
+      rw->rate.push_back(t);
+      rw->to_raw.push_back(t / raw_t);
+      rw->to_lmc.push_back(t / lmc_t);
+    }
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  };
+  auto range = [](const std::vector<double>& v) {
+    auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2f-%.2f", *lo, *hi);
+    return std::string(b);
+  };
+  auto per_100 = [&](std::uint64_t writes) { return 100.0 * static_cast<double>(writes) / (per_round * rounds); };
+  std::printf("pipelined GET throughput, %d rounds of %d ops, 100 in flight / multi-get of 100 (ops/s, ratios "
+              "per round: median [range])\n",
+              rounds, per_round);
+  std::printf("  %-17s %10.0f   batches of 100\n", "raw socket", median(raw_r.rate));
+  std::printf("  %-17s %10.0f   ratio to raw %.2f [%s], to libmemcached %.2f   window of 100, %.1f writes per 100\n",
+              "couchkv", median(ck_r.rate), median(ck_r.to_raw), range(ck_r.to_raw).c_str(), median(ck_r.to_lmc),
+              per_100(ck_r.writes));
+  std::printf("  %-17s %10.0f   ratio to raw %.2f [%s], to libmemcached %.2f   batches of 100, %.1f writes per 100\n",
+              "couchkv batched", median(ckb_r.rate), median(ckb_r.to_raw), range(ckb_r.to_raw).c_str(),
+              median(ckb_r.to_lmc), per_100(ckb_r.writes));
+  std::printf("  %-17s %10.0f   ratio to raw %.2f [%s]   multi-get of 100\n", "libmemcached", median(lmc_r.rate),
+              median(lmc_r.to_raw), range(lmc_r.to_raw).c_str());
   return 0;
 }
