@@ -73,6 +73,27 @@ mutation_result to_mutation_result(const std::string& key, const io::kv_response
   return m;
 }
 
+// A single-key operation whose end converts the response to its Result and calls `done` (the
+// caller's completion, or run_mutation's continuation): one object per operation, allocated from
+// the thread's handler cache, no type-erased layer of its own.
+template <class Result, class Done, class Convert>
+class result_op final : public detail::bucket_op {
+public:
+  result_op(Done done, Convert convert) : done_(std::move(done)), convert_(std::move(convert)) {}
+  void on_done(std::error_code ec, io::kv_response&& r) override
+  {
+    if (auto e = outcome_error(ec, r, spec.op, spec.had_cas)) {
+      std::move(done_)(e, Result{});
+      return;
+    }
+    std::move(done_)({}, convert_(spec.key, r, vbucket));
+  }
+
+private:
+  Done done_;
+  Convert convert_;
+};
+
 template <class Result, class Done, class Convert>
 void run(const std::shared_ptr<bucket_impl>& impl, request_spec spec, Done done, Convert convert)
 {
@@ -80,18 +101,10 @@ void run(const std::shared_ptr<bucket_impl>& impl, request_spec spec, Done done,
     std::move(done)(make_error_code(protocol::client_errc::not_connected), Result{});
     return;
   }
-  auto op = spec.op;
-  auto had_cas = spec.had_cas;
-  auto key = spec.key;
-  impl->execute(std::move(spec), [done = std::move(done), op, had_cas, key = std::move(key), convert](
-                                     std::error_code ec, io::kv_response r, error_context ctx) mutable {
-    auto e = outcome_error(ec, r, op, had_cas);
-    if (e) {
-      std::move(done)(e, Result{});
-      return;
-    }
-    std::move(done)({}, convert(key, r, ctx.vbucket));
-  });
+  using op_type = result_op<Result, Done, Convert>;
+  auto o = std::allocate_shared<op_type>(io::handler_allocator<op_type>{}, std::move(done), std::move(convert));
+  o->spec = std::move(spec);
+  impl->execute(std::move(o));
 }
 
 std::error_code validate_key(const std::string& key)

@@ -17,19 +17,35 @@ namespace couchkv::detail {
 using protocol::client_errc;
 using protocol::status;
 
-struct bucket_impl::op {
-  explicit op(request_done d) : done(std::move(d)) {}
-  // Constructed, never assigned: Asio 1.81's any_completion_handler move assignment recurses.
-  request_spec spec;
-  request_done done;
-  io::clock::time_point deadline;
-  std::uint32_t attempts{0};
-  retry_reason last_reason{retry_reason::none};
-  bool maybe_applied{false};
-  std::string endpoint;
-  std::uint16_t vbucket{0};
-  std::unique_ptr<asio::steady_timer> timer;
+namespace {
+// An operation whose end is a request_done (execute(spec, done)'s callers).
+class fn_op final : public bucket_op {
+public:
+  explicit fn_op(request_done d) : done_(std::move(d)) {} // constructed, never assigned: Asio
+                                                          // 1.81's any_completion_handler
+                                                          // move assignment recurses
+  void on_done(std::error_code ec, io::kv_response&& resp) override
+  {
+    auto ctx = context(resp);
+    std::move(done_)(ec, std::move(resp), std::move(ctx));
+  }
+
+private:
+  request_done done_;
 };
+} // namespace
+
+error_context bucket_op::context(const io::kv_response& resp) const
+{
+  error_context ctx;
+  ctx.status = static_cast<std::uint16_t>(resp.status());
+  ctx.last_retry_reason = last_reason;
+  ctx.retries = attempts;
+  ctx.endpoint = endpoint;
+  ctx.vbucket = vbucket;
+  if (resp.status() != status::success && resp.datatype() & 0x01) ctx.server_message = std::string(resp.value_string());
+  return ctx;
+}
 
 bucket_impl::bucket_impl(asio::any_io_executor ex, bucket_settings settings)
     : strand_(settings.single_threaded ? ex : asio::any_io_executor(asio::make_strand(ex))),
@@ -453,10 +469,15 @@ void bucket_impl::poll_config()
 
 void bucket_impl::execute_erased(request_spec spec, request_done done)
 {
-  auto o = std::allocate_shared<op>(io::handler_allocator<op>{}, std::move(done));
-  auto timeout = spec.timeout.count() ? spec.timeout : settings_.cs.options.kv_timeout;
-  o->deadline = io::clock::now() + timeout;
+  auto o = std::allocate_shared<fn_op>(io::handler_allocator<fn_op>{}, std::move(done));
   o->spec = std::move(spec);
+  execute(std::move(o));
+}
+
+void bucket_impl::execute(std::shared_ptr<bucket_op> o)
+{
+  auto timeout = o->spec.timeout.count() ? o->spec.timeout : settings_.cs.options.kv_timeout;
+  o->deadline = io::clock::now() + timeout;
   if (io::running_on(strand_)) return attempt(std::move(o)); // dispatch, minus the wrapping
   asio::dispatch(strand_, [self = shared_from_this(), o] { self->attempt(o); });
 }
@@ -601,8 +622,8 @@ private:
 std::shared_ptr<bucket_impl::op> bucket_impl::batch_key_op(const std::shared_ptr<get_batch>& b, std::size_t index,
                                                            io::clock::time_point deadline)
 {
-  auto o = std::allocate_shared<op>(
-      io::handler_allocator<op>{},
+  auto o = std::allocate_shared<fn_op>(
+      io::handler_allocator<fn_op>{},
       request_done(io::with_handler_allocator(
           [b, index](std::error_code ec, io::kv_response r, error_context) { b->done(index, ec, std::move(r)); })));
   o->deadline = deadline;
@@ -776,16 +797,8 @@ void bucket_impl::retry(std::shared_ptr<op> o, retry_decision d, std::error_code
 
 void bucket_impl::finish(std::shared_ptr<op> o, std::error_code ec, io::kv_response resp)
 {
-  error_context ctx;
-  ctx.status = static_cast<std::uint16_t>(resp.status());
-  ctx.last_retry_reason = o->last_reason;
-  ctx.retries = o->attempts;
-  ctx.endpoint = o->endpoint;
-  ctx.vbucket = o->vbucket;
-  if (resp.status() != status::success && resp.datatype() & 0x01) ctx.server_message = std::string(resp.value_string());
-  if (ec || resp.status() != status::success) set_last_error(ctx);
-  auto done = std::move(o->done);
-  std::move(done)(ec, std::move(resp), std::move(ctx));
+  if (ec || resp.status() != status::success) set_last_error(o->context(resp));
+  o->on_done(ec, std::move(resp)); // `o` keeps the operation alive through the call
 }
 
 void bucket_impl::close()

@@ -59,6 +59,31 @@ struct request_spec {
 // Move-only; built with io::handler_allocator (see execute), so it costs no malloc once warm.
 using request_done = asio::any_completion_handler<void(std::error_code, io::kv_response, error_context)>;
 
+// One operation: its request, its attempts so far, and what happens at its end. The facade's
+// single-key operations derive from it with their typed completion (one object per operation,
+// no further type-erased layer); bucket_impl::execute(spec, done) wraps a request_done in one.
+class bucket_op {
+public:
+  bucket_op() = default;
+  bucket_op(const bucket_op&) = delete;
+  bucket_op& operator=(const bucket_op&) = delete;
+  virtual ~bucket_op() = default;
+
+  request_spec spec;
+  io::clock::time_point deadline{};
+  std::uint32_t attempts{0};
+  retry_reason last_reason{retry_reason::none};
+  bool maybe_applied{false};
+  std::string endpoint;     // "host:port" of the last node tried
+  std::uint16_t vbucket{0}; // where the key was routed
+  std::unique_ptr<asio::steady_timer> timer;
+
+  // The attempt history and the final response, as an error_context.
+  [[nodiscard]] error_context context(const io::kv_response& resp) const;
+  // Called once, on the bucket's strand: the transport error, or the final response (any status).
+  virtual void on_done(std::error_code ec, io::kv_response&& resp) = 0;
+};
+
 // A GET of many keys (get_multi), implemented by the facade and run by bucket_impl::execute_get_batch:
 // the keys are routed once, each node's GETs leave in one write and their answers come back
 // through one sink, with no handler, executor or allocation per key. A key the batch cannot finish
@@ -112,6 +137,8 @@ public:
     execute_erased(std::move(spec), request_done(io::with_handler_allocator(std::forward<Done>(done))));
   }
   void execute_erased(request_spec spec, request_done done);
+  // Runs an operation built by the caller (its spec set; its deadline is set here).
+  void execute(std::shared_ptr<bucket_op> o);
   // Routes and runs a multi-key GET (see get_batch); its callbacks run on the strand.
   void execute_get_batch(std::shared_ptr<get_batch> batch);
   void close();
@@ -158,7 +185,7 @@ public:
 private:
   mutable std::mutex last_error_m_;
   error_context last_error_;
-  struct op;
+  using op = bucket_op;
   class node_batch;
   // One pool of kv_pool_size connections per data node (io::node_pool: least-loaded choice,
   // reconnect with backoff, NOOP health checks). It fails fast with not_connected while it has
