@@ -485,7 +485,8 @@ void bucket_impl::execute(std::shared_ptr<bucket_op> o)
 void bucket_impl::attempt(std::shared_ptr<op> o)
 {
   if (closed_) return finish(o, client_errc::cancelled, {});
-  const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
+  // The time left, for a retry decision only: the clock is not read on the common path.
+  auto remaining = [&o] { return std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now()); };
   std::size_t node = 0;
   std::uint16_t vb = 0;
   auto cfg = tracker_.current();
@@ -502,14 +503,14 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
     if (replica > cfg->num_replicas()) return finish(o, client_errc::invalid_argument, {});
     int n = topology::node_for_vbucket(*cfg->vbmap, vb, replica);
     if (n < 0) {
-      auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining);
+      auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining());
       return retry(o, d, o->spec.where == target::replica ? make_error_code(client_errc::no_node_for_vbucket) : std::error_code{});
     }
     node = static_cast<std::size_t>(n);
   }
   auto* conn = connection_for(node, o->endpoint, cfg);
   if (!conn) {
-    auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining);
+    auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining());
     return retry(o, d, {});
   }
   o->vbucket = vb;
@@ -531,13 +532,13 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
 // get() a call and the spills around it.
 [[gnu::always_inline]] inline void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, io::kv_response&& r)
 {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
+  auto left = [&o] { return std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now()); };
   if (ec == client_errc::not_connected || ec == client_errc::queue_full) {
     return not_sent(o, ec == client_errc::not_connected);
   }
   if (ec == client_errc::connection_closed) {
     auto d = decide_retry(o->spec.op, {attempt_failure::connection_lost, status::success, false},
-                          o->attempts, left);
+                          o->attempts, left());
     if (!d.retry && protocol::is_mutation(o->spec.op)) {
       // It may have been applied: report that, not a retry.
       o->last_reason = retry_reason::connection_lost;
@@ -562,7 +563,7 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
   auto d = st == status::success
                ? retry_decision{}
                : decide_retry(o->spec.op, {attempt_failure::status, st, map_says_retry && st != status::locked},
-                              o->attempts, left);
+                              o->attempts, left());
   if (d.reason != retry_reason::none) return retry(o, d, {});
   finish(o, {}, std::move(r));
 }
