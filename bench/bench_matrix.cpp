@@ -103,7 +103,7 @@ peer_figures raw_cell(int port, int threads, int connections, int keys)
 }
 
 struct lmc_state {
-  std::vector<std::vector<std::string>> keys;
+  std::vector<lmc_keys> keys;
 };
 
 peer_figures lmc_cell(int port, int threads, int connections, int keys)

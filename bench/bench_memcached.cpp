@@ -177,7 +177,7 @@ void lmc_sequential(int port, int ops, latency& lat)
 double lmc_mget(int port, int ops, int batch)
 {
   auto* m = lmc_connect(port);
-  std::vector<std::string> keys;
+  lmc_keys keys;
   auto t0 = clk::now();
   int got = 0;
   for (int done = 0; done < ops; done += batch) {

@@ -41,17 +41,24 @@ inline void lmc_sequential_set(int port, int ops)
 inline void preload(int port) { lmc_sequential_set(port, num_keys); }
 
 // Sends a multi-get of keys [first, first + n) on `m` without reading the answers.
-inline void lmc_mget_send(memcached_st* m, int first, int n, std::vector<std::string>& keys)
+// One multi-get's keys and the pointer/length arrays memcached_mget takes; kept by the caller
+// across batches, so the peer's loop allocates nothing per batch once warm (as couchkv's does not).
+struct lmc_keys {
+  std::vector<std::string> keys;
+  std::vector<const char*> ptrs;
+  std::vector<std::size_t> lens;
+};
+inline void lmc_mget_send(memcached_st* m, int first, int n, lmc_keys& k)
 {
-  std::vector<const char*> kp;
-  std::vector<std::size_t> kl;
-  keys.clear();
-  for (int j = 0; j < n; ++j) keys.push_back(key_of(first + j));
-  for (auto& k : keys) {
-    kp.push_back(k.data());
-    kl.push_back(k.size());
+  k.keys.clear();
+  k.ptrs.clear();
+  k.lens.clear();
+  for (int j = 0; j < n; ++j) k.keys.push_back(key_of(first + j));
+  for (auto& key : k.keys) {
+    k.ptrs.push_back(key.data());
+    k.lens.push_back(key.size());
   }
-  lmc_check(m, memcached_mget(m, kp.data(), kl.data(), kp.size()), "mget");
+  lmc_check(m, memcached_mget(m, k.ptrs.data(), k.lens.data(), k.ptrs.size()), "mget");
 }
 
 // Reads the answers of the last multi-get on `m`; returns how many keys came back.
