@@ -58,86 +58,91 @@ std::error_condition make_error_condition(errc e) noexcept { return {static_cast
 } // namespace couchkv
 
 namespace couchkv::protocol {
-namespace {
 
-class client_category_impl final : public std::error_category {
-public:
-  const char* name() const noexcept override { return "couchkv.client"; }
-  std::string message(int v) const override
-  {
-    switch (static_cast<client_errc>(v)) {
-      case client_errc::invalid_magic: return "invalid magic byte in packet header";
-      case client_errc::invalid_header: return "packet header lengths are inconsistent";
-      case client_errc::body_too_large: return "packet body exceeds the configured maximum";
-      case client_errc::invalid_extras: return "unexpected extras length for the opcode";
-      case client_errc::invalid_payload: return "malformed packet payload";
-      case client_errc::invalid_frame_info: return "malformed frame info";
-      case client_errc::invalid_leb128: return "malformed or non-canonical LEB128 value";
-      case client_errc::key_too_long: return "key too long";
-      case client_errc::sasl_no_common_mechanism: return "no SASL mechanism in common with the server";
-      case client_errc::sasl_server_nonce_mismatch: return "SCRAM server nonce does not extend the client nonce";
-      case client_errc::sasl_server_signature_mismatch: return "SCRAM server signature is wrong";
-      case client_errc::sasl_invalid_server_message: return "malformed SASL server message";
-      case client_errc::timeout: return "operation timed out";
-      case client_errc::ambiguous_timeout: return "operation timed out after it may have been applied";
-      case client_errc::cancelled: return "operation cancelled";
-      case client_errc::connection_closed: return "connection closed";
-      case client_errc::connection_failed: return "connection failed";
-      case client_errc::queue_full: return "too many operations in flight on the connection";
-      case client_errc::not_connected: return "not connected";
-      case client_errc::handshake_failed: return "connection handshake failed";
-      case client_errc::unexpected_response: return "unexpected response from the server";
-      case client_errc::invalid_argument: return "invalid argument";
-      case client_errc::bucket_not_found: return "bucket not found";
-      case client_errc::feature_not_available: return "feature not available on this server or bucket";
-      case client_errc::no_node_for_vbucket: return "no node serves the vBucket";
-      case client_errc::config_rejected: return "cluster configuration rejected";
-      case client_errc::durability_impossible: return "durability requirement impossible with the bucket's replicas";
-      case client_errc::durability_mutation_lost: return "mutation lost: a failover rolled the vBucket back past it";
-      case client_errc::durability_mutation_replaced: return "the document changed again before the mutation was durable";
-      case client_errc::durability_timeout: return "durability requirement not met before the timeout";
-      case client_errc::document_not_found_on_master: return "the document is not on the vBucket's master";
-    }
-    return "unknown client error " + std::to_string(v);
+namespace detail {
+constinit const client_category_impl client_category_instance{};
+
+const char* client_category_impl::name() const noexcept { return "couchkv.client"; }
+
+std::string client_category_impl::message(int v) const
+{
+  switch (static_cast<client_errc>(v)) {
+    case client_errc::invalid_magic: return "invalid magic byte in packet header";
+    case client_errc::invalid_header: return "packet header lengths are inconsistent";
+    case client_errc::body_too_large: return "packet body exceeds the configured maximum";
+    case client_errc::invalid_extras: return "unexpected extras length for the opcode";
+    case client_errc::invalid_payload: return "malformed packet payload";
+    case client_errc::invalid_frame_info: return "malformed frame info";
+    case client_errc::invalid_leb128: return "malformed or non-canonical LEB128 value";
+    case client_errc::key_too_long: return "key too long";
+    case client_errc::sasl_no_common_mechanism: return "no SASL mechanism in common with the server";
+    case client_errc::sasl_server_nonce_mismatch: return "SCRAM server nonce does not extend the client nonce";
+    case client_errc::sasl_server_signature_mismatch: return "SCRAM server signature is wrong";
+    case client_errc::sasl_invalid_server_message: return "malformed SASL server message";
+    case client_errc::timeout: return "operation timed out";
+    case client_errc::ambiguous_timeout: return "operation timed out after it may have been applied";
+    case client_errc::cancelled: return "operation cancelled";
+    case client_errc::connection_closed: return "connection closed";
+    case client_errc::connection_failed: return "connection failed";
+    case client_errc::queue_full: return "too many operations in flight on the connection";
+    case client_errc::not_connected: return "not connected";
+    case client_errc::handshake_failed: return "connection handshake failed";
+    case client_errc::unexpected_response: return "unexpected response from the server";
+    case client_errc::invalid_argument: return "invalid argument";
+    case client_errc::bucket_not_found: return "bucket not found";
+    case client_errc::feature_not_available: return "feature not available on this server or bucket";
+    case client_errc::no_node_for_vbucket: return "no node serves the vBucket";
+    case client_errc::config_rejected: return "cluster configuration rejected";
+    case client_errc::durability_impossible: return "durability requirement impossible with the bucket's replicas";
+    case client_errc::durability_mutation_lost: return "mutation lost: a failover rolled the vBucket back past it";
+    case client_errc::durability_mutation_replaced: return "the document changed again before the mutation was durable";
+    case client_errc::durability_timeout: return "durability requirement not met before the timeout";
+    case client_errc::document_not_found_on_master: return "the document is not on the vBucket's master";
   }
-  std::error_condition default_error_condition(int v) const noexcept override
-  {
-    switch (static_cast<client_errc>(v)) {
-      case client_errc::invalid_magic:
-      case client_errc::invalid_header:
-      case client_errc::body_too_large:
-      case client_errc::invalid_extras:
-      case client_errc::invalid_payload:
-      case client_errc::invalid_frame_info:
-      case client_errc::invalid_leb128:
-      case client_errc::unexpected_response: return errc::decoding_failure;
-      case client_errc::key_too_long:
-      case client_errc::invalid_argument: return errc::invalid_argument;
-      case client_errc::sasl_no_common_mechanism:
-      case client_errc::sasl_server_nonce_mismatch:
-      case client_errc::sasl_server_signature_mismatch:
-      case client_errc::sasl_invalid_server_message: return errc::authentication_failure;
-      case client_errc::timeout: return errc::timeout;
-      case client_errc::ambiguous_timeout: return errc::ambiguous_timeout;
-      case client_errc::cancelled: return errc::request_canceled;
-      case client_errc::connection_closed:
-      case client_errc::connection_failed:
-      case client_errc::not_connected:
-      case client_errc::handshake_failed: return errc::network_error;
-      case client_errc::queue_full: return errc::temporary_failure;
-      case client_errc::bucket_not_found: return errc::bucket_not_found;
-      case client_errc::feature_not_available: return errc::unsupported_operation;
-      case client_errc::no_node_for_vbucket: return errc::not_my_vbucket;
-      case client_errc::config_rejected: return errc::decoding_failure;
-      case client_errc::durability_impossible: return errc::durability_impossible;
-      case client_errc::durability_mutation_lost: return errc::durability_ambiguous;
-      case client_errc::durability_mutation_replaced: return errc::cas_mismatch;
-      case client_errc::durability_timeout: return errc::durability_ambiguous;
-      case client_errc::document_not_found_on_master: return errc::document_not_found;
-    }
-    return {v, *this};
+  return "unknown client error " + std::to_string(v);
+}
+
+std::error_condition client_category_impl::default_error_condition(int v) const noexcept
+{
+  switch (static_cast<client_errc>(v)) {
+    case client_errc::invalid_magic:
+    case client_errc::invalid_header:
+    case client_errc::body_too_large:
+    case client_errc::invalid_extras:
+    case client_errc::invalid_payload:
+    case client_errc::invalid_frame_info:
+    case client_errc::invalid_leb128:
+    case client_errc::unexpected_response: return errc::decoding_failure;
+    case client_errc::key_too_long:
+    case client_errc::invalid_argument: return errc::invalid_argument;
+    case client_errc::sasl_no_common_mechanism:
+    case client_errc::sasl_server_nonce_mismatch:
+    case client_errc::sasl_server_signature_mismatch:
+    case client_errc::sasl_invalid_server_message: return errc::authentication_failure;
+    case client_errc::timeout: return errc::timeout;
+    case client_errc::ambiguous_timeout: return errc::ambiguous_timeout;
+    case client_errc::cancelled: return errc::request_canceled;
+    case client_errc::connection_closed:
+    case client_errc::connection_failed:
+    case client_errc::not_connected:
+    case client_errc::handshake_failed: return errc::network_error;
+    case client_errc::queue_full: return errc::temporary_failure;
+    case client_errc::bucket_not_found: return errc::bucket_not_found;
+    case client_errc::feature_not_available: return errc::unsupported_operation;
+    case client_errc::no_node_for_vbucket: return errc::not_my_vbucket;
+    case client_errc::config_rejected: return errc::decoding_failure;
+    case client_errc::durability_impossible: return errc::durability_impossible;
+    case client_errc::durability_mutation_lost: return errc::durability_ambiguous;
+    case client_errc::durability_mutation_replaced: return errc::cas_mismatch;
+    case client_errc::durability_timeout: return errc::durability_ambiguous;
+    case client_errc::document_not_found_on_master: return errc::document_not_found;
   }
-};
+  return {v, *this};
+}
+
+} // namespace detail
+
+namespace {
 
 // The meaning of a KV status depends on the operation (kv_engine reuses KeyEexists for "exists" and
 // "CAS mismatch", NotStored for "missing" on APPEND). Each family is its own category object with
@@ -276,14 +281,6 @@ const std::error_category& category_for(opcode op, bool had_cas) noexcept
 }
 
 } // namespace
-
-const std::error_category& client_category() noexcept
-{
-  static const client_category_impl instance;
-  return instance;
-}
-
-std::error_code make_error_code(client_errc e) noexcept { return {static_cast<int>(e), client_category()}; }
 
 const std::error_category& kv_category() noexcept { return kv(kv_family::generic); }
 

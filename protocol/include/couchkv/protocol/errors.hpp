@@ -13,6 +13,7 @@
 #include <couchkv/protocol/opcode.hpp>
 #include <couchkv/protocol/status.hpp>
 
+#include <string>
 #include <system_error>
 
 namespace couchkv {
@@ -97,8 +98,21 @@ enum class client_errc {
   document_not_found_on_master, // observe: the master does not hold the document (any more)
 };
 
-const std::error_category& client_category() noexcept;
-std::error_code make_error_code(client_errc e) noexcept;
+namespace detail {
+// Constant-initialised, so client_category() is a plain reference: every `ec == client_errc::x`
+// on an operation's path costs no call and no guard check.
+class client_category_impl final : public std::error_category {
+public:
+  constexpr client_category_impl() noexcept = default;
+  const char* name() const noexcept override;
+  std::string message(int v) const override;
+  std::error_condition default_error_condition(int v) const noexcept override;
+};
+extern const client_category_impl client_category_instance;
+} // namespace detail
+
+inline const std::error_category& client_category() noexcept { return detail::client_category_instance; }
+inline std::error_code make_error_code(client_errc e) noexcept { return {static_cast<int>(e), client_category()}; }
 
 // Category of KV status codes; error_code::value() is the wire status. The category's
 // default_error_condition() is the opcode-free mapping; use make_kv_error for opcode-aware
