@@ -21,9 +21,8 @@ namespace {
 // An operation whose end is a request_done (execute(spec, done)'s callers).
 class fn_op final : public bucket_op {
 public:
-  explicit fn_op(request_done d) : done_(std::move(d)) {} // constructed, never assigned: Asio
-                                                          // 1.81's any_completion_handler
-                                                          // move assignment recurses
+  // Constructed, never assigned: Asio 1.81's any_completion_handler move assignment recurses.
+  explicit fn_op(request_done d) : done_(std::move(d)) {}
   void on_done(std::error_code ec, io::kv_response&& resp) override
   {
     auto ctx = context(resp);

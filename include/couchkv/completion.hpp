@@ -81,9 +81,9 @@ auto initiate(Token&& token, const asio::any_io_executor& fallback, Start start,
           guard(const guard&) = delete;
           guard& operator=(const guard&) = delete;
         } g;
-        start(completion<Signature>(asio::any_completion_handler<Signature>(io::with_handler_allocator(std::move(handler))),
-                                        std::move(ex)),
-              std::forward<decltype(a)>(a)...);
+        // Type-erased once, in the thread's handler cache when the handler has no allocator.
+        asio::any_completion_handler<Signature> erased(io::with_handler_allocator(std::move(handler)));
+        start(completion<Signature>(std::move(erased), std::move(ex)), std::forward<decltype(a)>(a)...);
       },
       token, std::forward<Args>(args)...);
 }

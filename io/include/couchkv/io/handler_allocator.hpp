@@ -100,7 +100,9 @@ public:
     if constexpr (alignof(T) > alignof(std::max_align_t)) {
       return std::allocator<T>{}.allocate(n);
     } else {
-      if (n > std::allocator_traits<std::allocator<T>>::max_size(std::allocator<T>{})) throw std::bad_array_new_length();
+      if (n > std::allocator_traits<std::allocator<T>>::max_size(std::allocator<T>{})) {
+        throw std::bad_array_new_length();
+      }
       return static_cast<T*>(detail::pooled_allocate(n * sizeof(T)));
     }
   }

@@ -128,14 +128,16 @@ public:
           // type-erased completion executor cannot be posted to). A handler without one completes
           // on ours: no executor is copied, compared or stored for it.
           using handler_type = decltype(handler);
+          // Type-erased in the thread's handler cache when it has no allocator of its own.
+          auto erase = [&handler] {
+            return asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler)));
+          };
           if constexpr (std::is_same_v<asio::associated_executor_t<handler_type, no_associated_executor>,
                                        no_associated_executor>) {
-            self->start_execute(self, std::move(req),
-                                asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler))), nullptr);
+            self->start_execute(self, std::move(req), erase(), nullptr);
           } else {
             asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-            self->start_execute(self, std::move(req),
-                                asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler))), &ex);
+            self->start_execute(self, std::move(req), erase(), &ex);
           }
         },
         token, std::move(request));

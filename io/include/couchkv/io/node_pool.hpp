@@ -110,14 +110,16 @@ public:
           // Taken while the handler's type is known (see kv_connection::async_execute). A handler
           // without one completes on ours: no executor is copied, bound or compared for it.
           using handler_type = decltype(handler);
+          // Type-erased in the thread's handler cache when it has no allocator of its own.
+          auto erase = [&handler] {
+            return asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler)));
+          };
           if constexpr (std::is_same_v<asio::associated_executor_t<handler_type, no_associated_executor>,
                                        no_associated_executor>) {
-            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler))),
-                                nullptr);
+            self->start_execute(std::move(req), erase(), nullptr);
           } else {
             asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-            self->start_execute(std::move(req), asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler))),
-                                &ex);
+            self->start_execute(std::move(req), erase(), &ex);
           }
         },
         token, std::move(request));
