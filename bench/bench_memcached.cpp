@@ -2,7 +2,8 @@
 // starts it pinned and prints the placement). Three clients in the same run, same workload,
 // 100-byte values:
 //   raw      : hand-built GET packets over a blocking socket (the floor any client pays)
-//   couchkv  : io::kv_connection on one io_context thread
+//   couchkv  : io::kv_connection on one io_context thread (async_execute per GET; and its multi-get
+//              entry, execute_batch)
 //   libmemcached : memcached_get / memcached_mget (binary protocol)
 // Prints sequential GET latency (p50/p99) and pipelined/multi-get throughput in interleaved rounds,
 // with ratios.
@@ -13,6 +14,7 @@
 #include <couchkv/io/kv_connection.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <functional>
 
@@ -156,6 +158,48 @@ double couchkv_batched(couchkv_client& c, int ops, int batch)
   return completed / std::chrono::duration<double>(clk::now() - t0).count();
 }
 
+// The io layer's multi-get entry, kv_connection::execute_batch (what async_bucket::get_multi runs
+// on): each batch of `batch` GETs built in one buffer, its answers told to one sink, no handler,
+// executor or allocation per GET; the next batch is issued from the sink's last answer.
+double couchkv_multi_get(couchkv_client& c, int ops, int batch)
+{
+  struct sink final : io::batch_sink {
+    couchkv_client* client{};
+    int ops{0}, batch{0}, issued{0}, completed{0}, left{0};
+    std::size_t value_bytes{0};
+    void issue()
+    {
+      const int n = std::min(batch, ops - issued);
+      auto b = io::request_buffer();
+      for (int j = 0; j < n; ++j) protocol::append_plain_get(b, key_of(issued + j), 0);
+      issued += n;
+      left = n;
+      if (auto ec = client->conn->execute_batch(b, static_cast<std::size_t>(n), io::clock::time_point::max(), *this)) {
+        fail("couchkv execute_batch: " + ec.message());
+      }
+    }
+    void on_response(std::size_t, const protocol::packet_view& p) override
+    {
+      if (p.status() != protocol::status::success) fail("couchkv execute_batch: a GET failed");
+      value_bytes += p.value.size();
+      ++completed;
+      if (--left > 0) return;
+      if (completed == ops) client->io.stop();
+      else issue();
+    }
+    void on_error(std::size_t, std::error_code ec) override { fail("couchkv execute_batch: " + ec.message()); }
+  } s;
+  s.client = &c;
+  s.ops = ops;
+  s.batch = batch;
+  auto t0 = clk::now();
+  boost::asio::post(c.io, [&s] { s.issue(); }); // execute_batch runs on the connection's executor
+  c.run_until_stopped();
+  const double rate = s.completed / std::chrono::duration<double>(clk::now() - t0).count();
+  if (s.value_bytes != static_cast<std::size_t>(ops) * value_size) fail("couchkv execute_batch: value sizes");
+  return rate;
+}
+
 // ---- libmemcached -------------------------------------------------------------------------------
 void lmc_sequential(int port, int ops, latency& lat)
 {
@@ -195,7 +239,8 @@ double lmc_mget(int port, int ops, int batch)
 // `bench_memcached PORT --only <client> OPS`: one client, one workload, nothing else — for
 // valgrind --tool=callgrind (bench/callgrind_memcached.sh derives instructions per operation from
 // two op counts, so set-up cost cancels out). Clients: raw-seq, couchkv-seq, lmc-seq, raw-pipe,
-// couchkv-pipe (window of 100), couchkv-batch (batches of 100), lmc-mget (GET); raw-set,
+// couchkv-pipe (window of 100), couchkv-batch (batches of 100), couchkv-mget (execute_batch of 100),
+// lmc-mget (GET); raw-set,
 // couchkv-set, lmc-set (SET, one at a time).
 int only(int port, const std::string& which, int ops)
 {
@@ -207,11 +252,13 @@ int only(int port, const std::string& which, int ops)
   else if (which == "lmc-mget") lmc_mget(port, ops, 100);
   else if (which == "raw-set") raw_sequential_set(port, ops);
   else if (which == "lmc-set") lmc_sequential_set(port, ops);
-  else if (which == "couchkv-seq" || which == "couchkv-pipe" || which == "couchkv-batch" || which == "couchkv-set") {
+  else if (which == "couchkv-seq" || which == "couchkv-pipe" || which == "couchkv-batch" || which == "couchkv-mget" ||
+           which == "couchkv-set") {
     couchkv_client ck(port);
     if (which == "couchkv-seq") couchkv_sequential(ck, ops, l);
     else if (which == "couchkv-set") couchkv_sequential(ck, ops, l, true);
     else if (which == "couchkv-batch") couchkv_batched(ck, ops, 100);
+    else if (which == "couchkv-mget") couchkv_multi_get(ck, ops, 100);
     else couchkv_pipelined(ck, ops, 100);
   } else {
     std::fprintf(stderr, "unknown client %s\n", which.c_str());
@@ -252,11 +299,11 @@ int main(int argc, char** argv)
     std::vector<double> rate, to_raw, to_lmc;
     std::uint64_t writes{0};
   };
-  row raw_r, ck_r, ckb_r, lmc_r;
+  row raw_r, ck_r, ckb_r, ckm_r, lmc_r;
   const int per_round = std::max(pipe_ops / rounds, 100);
   auto flushes = [&] { return ck.conn->stats().flushes; };
   for (int r = 0; r < rounds; ++r) {
-    double raw_t = 0, ck_t = 0, ckb_t = 0, lmc_t = 0;
+    double raw_t = 0, ck_t = 0, ckb_t = 0, ckm_t = 0, lmc_t = 0;
     auto run_raw = [&] { raw_t = raw_pipelined(port, per_round, 100); };
     // Socket writes per 100 GETs: how the window and the batches leave (kv_connection's counter).
     auto run_ck = [&] {
@@ -269,11 +316,17 @@ int main(int argc, char** argv)
       ckb_t = couchkv_batched(ck, per_round, 100);
       ckb_r.writes += flushes() - f;
     };
+    auto run_ckm = [&] {
+      auto f = flushes();
+      ckm_t = couchkv_multi_get(ck, per_round, 100);
+      ckm_r.writes += flushes() - f;
+    };
     auto run_lmc = [&] { lmc_t = lmc_mget(port, per_round, 100); };
-    if (r % 2 == 0) { run_raw(); run_ck(); run_ckb(); run_lmc(); }
-    else { run_lmc(); run_ckb(); run_ck(); run_raw(); }
+    if (r % 2 == 0) { run_raw(); run_ck(); run_ckb(); run_ckm(); run_lmc(); }
+    else { run_lmc(); run_ckm(); run_ckb(); run_ck(); run_raw(); }
     raw_r.rate.push_back(raw_t);
-    for (auto [rw, t] : {std::pair{&ck_r, ck_t}, std::pair{&ckb_r, ckb_t}, std::pair{&lmc_r, lmc_t}}) {
+    for (auto [rw, t] : {std::pair{&ck_r, ck_t}, std::pair{&ckb_r, ckb_t}, std::pair{&ckm_r, ckm_t},
+                          std::pair{&lmc_r, lmc_t}}) {
       rw->rate.push_back(t);
       rw->to_raw.push_back(t / raw_t);
       rw->to_lmc.push_back(t / lmc_t);
@@ -300,6 +353,9 @@ int main(int argc, char** argv)
   std::printf("  %-17s %10.0f   ratio to raw %.2f [%s], to libmemcached %.2f   batches of 100, %.1f writes per 100\n",
               "couchkv batched", median(ckb_r.rate), median(ckb_r.to_raw), range(ckb_r.to_raw).c_str(),
               median(ckb_r.to_lmc), per_100(ckb_r.writes));
+  std::printf("  %-17s %10.0f   ratio to raw %.2f [%s], to libmemcached %.2f   execute_batch of 100, %.1f writes per 100\n",
+              "couchkv multi-get", median(ckm_r.rate), median(ckm_r.to_raw), range(ckm_r.to_raw).c_str(),
+              median(ckm_r.to_lmc), per_100(ckm_r.writes));
   std::printf("  %-17s %10.0f   ratio to raw %.2f [%s]   multi-get of 100\n", "libmemcached", median(lmc_r.rate),
               median(lmc_r.to_raw), range(lmc_r.to_raw).c_str());
   return 0;
