@@ -363,16 +363,36 @@ void cluster::impl::replicate(bucket_state& b, std::uint16_t vb, const std::stri
 // ---- listeners ------------------------------------------------------------------------------------
 
 namespace {
-// Listens on host:port (port 0: an ephemeral one, written back so a restart reuses it).
-std::unique_ptr<tcp::acceptor> listen_on(asio::io_context& io, const std::string& host, std::uint16_t& port)
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Binds host:port (port 0: an ephemeral one, written back) with a socket that never listens, kept
+// while the cluster lives: a stopped node's ports then refuse connections, as a closed port does,
+// yet nothing else can take them, neither a socket of this process nor another test's running in
+// parallel (bind(0) never picks a port in use). A restart then always gets its ports back; without
+// this, one restart in a few hundred failed with "bind: Address already in use" under a parallel
+// ctest.
+std::unique_ptr<tcp::socket> hold_port(asio::io_context& io, const std::string& host, std::uint16_t& port)
+{
+  auto s = std::make_unique<tcp::socket>(io);
+  tcp::endpoint ep(asio::ip::make_address(host), port);
+  s->open(ep.protocol());
+  s->set_option(reuse_port(true));
+  s->bind(ep);
+  port = s->local_endpoint().port();
+  return s;
+}
+
+// Listens on host:port, a port held by hold_port (SO_REUSEPORT on both lets them share it; only
+// the listener is handed connections).
+std::unique_ptr<tcp::acceptor> listen_on(asio::io_context& io, const std::string& host, std::uint16_t port)
 {
   auto a = std::make_unique<tcp::acceptor>(io);
   tcp::endpoint ep(asio::ip::make_address(host), port);
   a->open(ep.protocol());
   a->set_option(tcp::acceptor::reuse_address(true));
+  a->set_option(reuse_port(true));
   a->bind(ep);
   a->listen();
-  port = a->local_endpoint().port();
   return a;
 }
 } // namespace
@@ -381,7 +401,15 @@ void cluster::impl::start_node(std::size_t i)
 {
   auto& n = nodes[i];
   if (n.up) return;
-  // All or none: a port taken meanwhile throws and leaves the node down, not half up.
+  if (n.held_ports.empty()) { // first start: the node's ports, for good
+    for (auto* p : {&n.port, &n.mgmt_port, &n.views_port}) n.held_ports.push_back(hold_port(io, opts.host, *p));
+    if (tls) {
+      for (auto* p : {&n.tls_port, &n.mgmt_tls_port, &n.views_tls_port}) {
+        n.held_ports.push_back(hold_port(io, opts.host, *p));
+      }
+    }
+  }
+  // All or none: a listener that cannot start throws and leaves the node down, not half up.
   auto kv = listen_on(io, opts.host, n.port);
   auto mgmt = listen_on(io, opts.host, n.mgmt_port);
   auto views = listen_on(io, opts.host, n.views_port);

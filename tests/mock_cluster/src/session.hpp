@@ -80,6 +80,7 @@ struct node_runtime {
   std::unique_ptr<tcp::acceptor> tls_acceptor;
   std::unique_ptr<tcp::acceptor> mgmt_tls_acceptor;
   std::unique_ptr<tcp::acceptor> views_tls_acceptor;
+  std::vector<std::unique_ptr<tcp::socket>> held_ports; // bound, never listening: see hold_port
   bool up{false};
   bool failed_over{false};
   std::vector<std::weak_ptr<session>> sessions;
