@@ -6,6 +6,8 @@
 // operation passing three layers, nearly every allocation misses it and goes to malloc. This
 // allocator keeps small blocks per thread instead (size classes up to 512 bytes, a bounded number
 // of each), so an operation's handlers cost a free-list pop and push once the thread is warm.
+// kv_response keeps its body in one of these blocks too. A thread caches at most 512 blocks of
+// each class (480 KiB in all); beyond that, and above 512 bytes, blocks go to operator delete.
 //
 // Stateless; a block may be freed on any thread (it joins that thread's cache). Bound only to a
 // handler that has no allocator of its own (with_handler_allocator): an application's allocator
