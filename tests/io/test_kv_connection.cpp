@@ -224,6 +224,35 @@ TEST(kv_connection_memcached, request_buffers_are_reused_on_the_connections_thre
   EXPECT_NE(after_big, big) << "a 1 MiB request buffer was kept in the cache";
 }
 
+// A handler without an allocator of its own is type-erased in the thread's handler block cache
+// (io::handler_allocator), not through malloc: issuing a request from a completion, where the
+// cache holds the block the completed handler gave back, takes a block from it.
+TEST(kv_connection_memcached, a_requests_handler_comes_from_the_threads_block_cache)
+{
+  memcached_server server;
+  io_thread t;
+  auto c = connect(t, memcached_settings(server.port()));
+  ASSERT_TRUE(run(*c, set_packet("cached", "v")).first == std::error_code{});
+  auto cached = [] {
+    std::size_t n = 0;
+    for (std::size_t size = 64; size <= io::detail::max_pooled_size; size *= 2) n += io::detail::pooled_cached(size);
+    return n;
+  };
+  std::promise<std::pair<std::size_t, std::size_t>> p;
+  asio::post(t.io, [&] {
+    c->async_execute(request(get_packet("cached")), [&](std::error_code ec, io::kv_response r) {
+      EXPECT_FALSE(ec);
+      EXPECT_EQ(r.value_string(), "v");
+      const auto before = cached();
+      c->async_execute(request(get_packet("cached")), [](std::error_code, io::kv_response) {});
+      p.set_value({before, cached()});
+    });
+  });
+  auto [before, after] = p.get_future().get();
+  EXPECT_GT(before, 0u) << "the completed request's handler block was not given back to the cache";
+  EXPECT_EQ(after, before - 1) << "the new request's handler did not come from the cache";
+}
+
 // An application that runs one thread may tell Asio so (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE: no
 // locking, and no resolver thread can post to it). Connecting to an address must not need the
 // resolver; a host name still goes through it.
