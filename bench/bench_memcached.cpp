@@ -205,7 +205,7 @@ void lmc_sequential(int port, int ops, latency& lat)
 {
   auto* m = lmc_connect(port);
   for (int i = 0; i < ops; ++i) {
-    auto k = key_of(i);
+    const auto& k = key_of(i);
     std::size_t len = 0;
     std::uint32_t flags = 0;
     memcached_return_t rc;
