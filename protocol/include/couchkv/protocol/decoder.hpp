@@ -3,6 +3,7 @@
 // caller's buffer; the caller consumes `consumed` bytes after it is done with the view.
 #pragma once
 #include <couchkv/protocol/bytes.hpp>
+#include <couchkv/protocol/errors.hpp>
 #include <couchkv/protocol/packet.hpp>
 
 #include <cstddef>
@@ -23,7 +24,9 @@ struct decode_result {
   std::size_t consumed{0}; // bytes of the complete packet (0 unless complete)
   std::size_t needed{0};   // when need_more and the header is known: total bytes the packet needs
   packet_view packet{};    // when complete
-  std::error_code ec{};    // when error (client_errc)
+  // When error (client_errc); otherwise 0 in the same category: a default error_code would call
+  // out of line (std::system_category()) once per packet decoded.
+  std::error_code ec{0, client_category()};
 };
 
 // Decodes the first packet in `input`. Accepts every magic; checks every length relation
