@@ -376,7 +376,7 @@ struct kv_connection::impl {
   // connection alive across the asynchronous steps.
   void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response&& resp);
   // A batch request's end: its response (p) or its error.
-  void complete_batch(kv_connection& c, std::uint32_t opaque, const batch_request& r, std::error_code ec,
+  void complete_batch(kv_connection& c, std::uint32_t opaque, const batch_request& r, client_errc ec,
                       const protocol::packet_view* p);
   void expire_batches(kv_connection& c, clock::time_point now);
   std::error_code execute_batch(const std::shared_ptr<kv_connection>& self, protocol::byte_buffer& packets,
@@ -592,7 +592,7 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
       if (server_request_cb) server_request_cb(p);
     } else if (p.is_response()) {
       if (auto* op = ops.find(p.opaque()); op == nullptr) {
-        if (auto* b = ops.find_batch(p.opaque())) complete_batch(*self, p.opaque(), *b, {}, &p);
+        if (auto* b = ops.find_batch(p.opaque())) complete_batch(*self, p.opaque(), *b, client_errc{}, &p);
         else stats.bump(stats.orphans);
       } else if (!op->collected) {
         complete(*self, p.opaque(), {}, kv_response(p));
@@ -711,7 +711,7 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
 // ---- batches (execute_batch): one sink, one deadline, one write for many requests ------------
 
 void kv_connection::impl::complete_batch(kv_connection& c, std::uint32_t opaque, const batch_request& r,
-                                         std::error_code ec, const protocol::packet_view* p)
+                                         client_errc ec, const protocol::packet_view* p)
 {
   auto* sink = r.sink;
   auto index = r.index;
@@ -722,7 +722,7 @@ void kv_connection::impl::complete_batch(kv_connection& c, std::uint32_t opaque,
   if (--group->left == 0) batches.erase(group->self); // its timer wake-up, if any, finds nothing
   // As complete(): only ever inside one of our own completions, so the sink is told inline.
   if (p != nullptr) sink->on_response(index, *p);
-  else sink->on_error(index, ec);
+  else sink->on_error(index, make_error_code(ec));
 }
 
 void kv_connection::impl::expire_batches(kv_connection& c, clock::time_point now)
