@@ -667,44 +667,59 @@ void bucket_impl::run_get_batch(const std::shared_ptr<get_batch>& b)
   };
   std::vector<routed> where(n);
   std::vector<share> nodes;
-  std::size_t used = 0; // nodes with keys
-  const auto num_vbuckets = ketama ? 0 : cfg->vbmap->num_vbuckets();
-  for (std::size_t i = 0; i < n; ++i) {
-    auto& w = where[i];
-    if (ketama) {
-      w = {ketama_.node_for(b->keys[i]), 0};
-    } else {
-      w.vbucket = topology::vbucket_of(b->keys[i], num_vbuckets);
-      int node = topology::node_for_vbucket(*cfg->vbmap, w.vbucket, 0);
-      w.node = node < 0 ? nowhere : static_cast<std::uint32_t>(node);
+  std::size_t used = 0;     // nodes with keys
+  std::size_t unrouted = 0; // keys with no node for their vBucket now
+  auto route_all = [&](auto&& locate) { // one loop per locator, no test of the locator per key
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& w = where[i];
+      w = locate(b->keys[i]);
+      if (w.node == nowhere) {
+        ++unrouted;
+        continue;
+      }
+      if (w.node >= nodes.size()) nodes.resize(w.node + 1);
+      auto& sh = nodes[w.node];
+      used += sh.keys == 0 ? 1 : 0;
+      ++sh.keys;
+      sh.bytes += protocol::header_size + b->keys[i].size();
     }
-    if (w.node == nowhere) continue;
-    if (w.node >= nodes.size()) nodes.resize(w.node + 1);
-    auto& sh = nodes[w.node];
-    used += sh.keys == 0 ? 1 : 0;
-    ++sh.keys;
-    sh.bytes += protocol::header_size + b->keys[i].size();
+  };
+  if (ketama) {
+    route_all([&](std::string_view key) { return routed{ketama_.node_for(key), 0}; });
+  } else {
+    const auto& map = *cfg->vbmap;
+    const auto num_vbuckets = map.num_vbuckets();
+    route_all([&](std::string_view key) {
+      auto vb = topology::vbucket_of(key, num_vbuckets);
+      int node = topology::node_for_vbucket(map, vb, 0);
+      return routed{node < 0 ? nowhere : static_cast<std::uint32_t>(node), vb};
+    });
   }
-  std::vector<std::uint32_t> order; // the keys by node; left empty with one node: 0..n-1 then
-  if (used > 1) {
+  // With one node and every key routed (the common case) the keys go in their own order: no
+  // sort, no test per key. Otherwise `order` lists each node's keys together.
+  const bool all_one = used == 1 && unrouted == 0;
+  std::vector<std::uint32_t> order;
+  if (!all_one) {
     std::uint32_t sum = 0;
     for (auto& sh : nodes) sum += std::exchange(sh.keys, sum);
     order.resize(sum);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (where[i].node == nowhere) alone(i); // retried as get() would be
+      else order[nodes[where[i].node].keys++] = static_cast<std::uint32_t>(i);
+    }
   }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (where[i].node == nowhere) alone(i); // no node for its vBucket now: retried as get() would be
-    else if (used > 1) order[nodes[where[i].node].keys++] = static_cast<std::uint32_t>(i);
-  }
-  std::uint32_t begin = 0;
+  std::uint32_t begin = 0; // in `order`: where this node's keys start
   for (std::size_t node = 0; node < nodes.size(); ++node) {
     const auto bytes = nodes[node].bytes;
     if (bytes == 0) continue;
-    const std::uint32_t end = used > 1 ? nodes[node].keys : static_cast<std::uint32_t>(n);
-    // With one node every routed key is its: walk them all, skipping those sent alone.
-    auto key_at = [&](std::uint32_t k) { return used > 1 ? order[k] : k; };
+    const std::uint32_t first = all_one ? 0 : begin;
+    const std::uint32_t end = all_one ? static_cast<std::uint32_t>(n) : nodes[node].keys;
+    begin = end;
     auto each = [&](auto&& f) {
-      for (auto k = begin; k < end; ++k) {
-        if (auto i = key_at(k); where[i].node == node) f(i);
+      if (all_one) {
+        for (std::uint32_t i = 0; i < end; ++i) f(i);
+      } else {
+        for (auto k = first; k < end; ++k) f(order[k]);
       }
     };
     std::string endpoint;
@@ -712,10 +727,9 @@ void bucket_impl::run_get_batch(const std::shared_ptr<get_batch>& b)
     if (pool == nullptr || !pool->has_open_connection()) {
       // No connection up: each key waits for one (or a new config) as get() would.
       each([&](std::uint32_t i) { alone(i); });
-      begin = end;
       continue;
     }
-    const auto count = used > 1 ? end - begin : static_cast<std::uint32_t>(nodes[node].keys);
+    const auto count = end - first;
     auto* nb = new node_batch(shared_from_this(), b, deadline, endpoint, count);
     protocol::byte_buffer packets(bytes);
     auto* out = packets.data();
@@ -728,7 +742,6 @@ void bucket_impl::run_get_batch(const std::shared_ptr<get_batch>& b)
       delete nb;
       each([&](std::uint32_t i) { alone(i); });
     }
-    begin = end;
   }
 }
 
