@@ -15,7 +15,8 @@
 //   bench_matrix PORT --only <client> OPS    one client alone, for callgrind_memcached.sh:
 //                                            facade-get, facade-set (one at a time),
 //                                            facade-pipe (100 in flight), facade-mget (of 100),
-//                                            facade-each (get_multi_each of 100);
+//                                            facade-each (get_multi_each of 100),
+//                                            facade-each-borrowed (its borrowed_keys form);
 //                                            each with -st: cluster_options::single_threaded
 #include "facade_load.hpp"
 #include "lmc_peer.hpp"
@@ -165,7 +166,7 @@ int only(int port, const std::string& which, int ops)
   const bool st = which.ends_with("-st");
   const auto base = st ? which.substr(0, which.size() - 3) : which;
   if (base != "facade-get" && base != "facade-set" && base != "facade-pipe" && base != "facade-mget" &&
-      base != "facade-each") {
+      base != "facade-each" && base != "facade-each-borrowed") {
     std::fprintf(stderr, "unknown client %s\n", which.c_str());
     return 2;
   }
@@ -174,6 +175,7 @@ int only(int port, const std::string& which, int ops)
   else if (base == "facade-set") facade_windows(c, 1, 1, ops, facade_op::upsert);
   else if (base == "facade-pipe") facade_windows(c, 1, batch, ops, facade_op::get);
   else if (base == "facade-each") facade_multi_gets_each(c, batch, ops);
+  else if (base == "facade-each-borrowed") facade_multi_gets_each(c, batch, ops, true);
   else {
     latency l;
     facade_multi_gets(c, 1, batch, ops, l);

@@ -156,38 +156,46 @@ struct facade_multi_get_each : std::enable_shared_from_this<facade_multi_get_eac
   int batch{100};
   int batches{0};
   int first_key{0};
+  bool borrowed{false}; // the borrowed_keys form: views of key_of's table, nothing copied
   std::function<void()> on_done;
   int sent{0};
   std::size_t value_bytes{0}; // read from every view, so the values are really looked at
+  std::vector<std::string_view> views; // the batch in flight's keys (borrowed form)
 
   void issue()
   {
+    auto on_each = [self = shared_from_this()](std::error_code ec, const get_view& v) {
+      if (ec) fail("couchkv get_multi_each: " + std::string(v.key) + ": " + ec.message());
+      self->value_bytes += v.value.size();
+    };
+    auto on_batch = [self = shared_from_this()](std::error_code ec, std::size_t found) {
+      if (ec) fail("couchkv get_multi_each: " + ec.message());
+      if (static_cast<int>(found) != self->batch) fail("couchkv get_multi_each: keys missing");
+      if (self->sent == self->batches) self->on_done();
+      else self->issue();
+    };
+    const int first = first_key + sent * batch;
+    ++sent;
+    if (borrowed) {
+      views.clear(); // the previous batch has completed: its views are free
+      for (int j = 0; j < batch; ++j) views.push_back(key_of(first + j));
+      bucket->get_multi_each(borrowed_keys(views), std::move(on_each), {}, std::move(on_batch));
+      return;
+    }
     std::vector<std::string> keys;
     keys.reserve(static_cast<std::size_t>(batch));
-    for (int j = 0; j < batch; ++j) keys.push_back(key_of(first_key + sent * batch + j));
-    ++sent;
-    auto self = shared_from_this();
-    bucket->get_multi_each(
-        std::move(keys),
-        [self](std::error_code ec, const get_view& v) {
-          if (ec) fail("couchkv get_multi_each: " + std::string(v.key) + ": " + ec.message());
-          self->value_bytes += v.value.size();
-        },
-        {}, [self](std::error_code ec, std::size_t found) {
-          if (ec) fail("couchkv get_multi_each: " + ec.message());
-          if (static_cast<int>(found) != self->batch) fail("couchkv get_multi_each: keys missing");
-          if (self->sent == self->batches) self->on_done();
-          else self->issue();
-        });
+    for (int j = 0; j < batch; ++j) keys.push_back(key_of(first + j));
+    bucket->get_multi_each(std::move(keys), std::move(on_each), {}, std::move(on_batch));
   }
 };
 
-inline void facade_multi_gets_each(facade_client& c, int batch, int keys)
+inline void facade_multi_gets_each(facade_client& c, int batch, int keys, bool borrowed = false)
 {
   auto m = std::make_shared<facade_multi_get_each>();
   m->bucket = &c.bucket();
   m->batch = batch;
   m->batches = keys / batch;
+  m->borrowed = borrowed;
   c.run_threads(1, [&](int, auto done) {
     m->on_done = done;
     m->issue();

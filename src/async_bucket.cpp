@@ -107,7 +107,7 @@ void run(const std::shared_ptr<bucket_impl>& impl, request_spec spec, Done done,
   impl->execute(std::move(o));
 }
 
-std::error_code validate_key(const std::string& key)
+std::error_code validate_key(std::string_view key)
 {
   if (key.empty() || key.size() > 250) return make_error_code(protocol::client_errc::key_too_long);
   return {};
@@ -460,12 +460,13 @@ public:
                  detail::completion<async_bucket::multi_each_signature> done)
       : owned_(std::move(input)), on_each_(std::move(on_each)), done_(std::move(done))
   {
-    keys.reserve(owned_.size());
-    for (const auto& k : owned_) {
-      if (validate_key(k)) invalid_.push_back(k);
-      else keys.emplace_back(k);
-    }
-    left_ = keys.size();
+    add_keys(owned_);
+  }
+  multi_get_each(borrowed_keys input, async_bucket::get_each_callback on_each,
+                 detail::completion<async_bucket::multi_each_signature> done)
+      : on_each_(std::move(on_each)), done_(std::move(done))
+  {
+    add_keys(input.keys());
   }
   // On the bucket's executor, before the batch runs: the keys that cannot be sent. Returns
   // whether any key is left to read (if not, the operation has completed).
@@ -506,7 +507,17 @@ private:
   {
     if (--left_ == 0) complete();
   }
-  std::vector<std::string> owned_;          // the caller's keys; `keys` views them
+  template <class Keys>
+  void add_keys(const Keys& input)
+  {
+    keys.reserve(input.size());
+    for (std::string_view k : input) {
+      if (validate_key(k)) invalid_.push_back(k);
+      else keys.push_back(k);
+    }
+    left_ = keys.size();
+  }
+  std::vector<std::string> owned_;          // the caller's keys (unless borrowed); `keys` views them
   std::vector<std::string_view> invalid_;
   async_bucket::get_each_callback on_each_;
   detail::completion<async_bucket::multi_each_signature> done_;
@@ -516,16 +527,32 @@ private:
 
 } // namespace
 
-void async_bucket::start_get_multi_each(impl_ptr impl, std::vector<std::string> keys, get_each_callback on_each,
-                                        get_options o, detail::completion<multi_each_signature> done)
+namespace {
+template <class Keys>
+void run_get_multi_each(const std::shared_ptr<detail::bucket_impl>& impl, Keys&& keys,
+                        async_bucket::get_each_callback on_each, get_options o,
+                        detail::completion<async_bucket::multi_each_signature> done)
 {
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), 0);
-  auto batch = std::make_shared<multi_get_each>(std::move(keys), std::move(on_each), std::move(done));
+  auto batch = std::make_shared<multi_get_each>(std::forward<Keys>(keys), std::move(on_each), std::move(done));
   batch->timeout = o.timeout.value_or(std::chrono::milliseconds(0));
   // The callback runs on the bucket's executor, the invalid keys' too.
   asio::dispatch(impl->executor(), [impl, batch]() mutable {
     if (batch->report_invalid()) impl->execute_get_batch(std::move(batch));
   });
+}
+} // namespace
+
+void async_bucket::start_get_multi_each(impl_ptr impl, std::vector<std::string> keys, get_each_callback on_each,
+                                        get_options o, detail::completion<multi_each_signature> done)
+{
+  run_get_multi_each(impl, std::move(keys), std::move(on_each), o, std::move(done));
+}
+
+void async_bucket::start_get_multi_each(impl_ptr impl, borrowed_keys keys, get_each_callback on_each, get_options o,
+                                        detail::completion<multi_each_signature> done)
+{
+  run_get_multi_each(impl, keys, std::move(on_each), o, std::move(done));
 }
 
 void async_bucket::start_get_multi(impl_ptr impl, std::vector<std::string> keys, get_options o,

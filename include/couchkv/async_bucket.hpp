@@ -17,7 +17,9 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace couchkv {
@@ -41,6 +43,17 @@ private:
   encoded_value json_text_or_error(std::string_view text) { return json_text(text, ec_); }
   std::error_code ec_{};
   encoded_value v_;
+};
+
+// Keys the caller owns and keeps alive, unchanged, until the operation completes (as Asio's
+// buffers): get_multi_each then copies no key. Explicit, so that the call site says so.
+class borrowed_keys {
+public:
+  explicit borrowed_keys(std::span<const std::string_view> keys) noexcept : keys_(keys) {}
+  [[nodiscard]] std::span<const std::string_view> keys() const noexcept { return keys_; }
+
+private:
+  std::span<const std::string_view> keys_;
 };
 
 class async_bucket {
@@ -214,6 +227,17 @@ public:
           start_get_multi_each(impl, std::move(k), std::move(cb), o, std::move(done));
         },
         std::move(keys), std::move(on_each), opts);
+  }
+  // The same with keys the caller keeps alive until the completion (the views themselves too).
+  template <class Token = use_future_t>
+  auto get_multi_each(borrowed_keys keys, get_each_callback on_each, get_options opts = {}, Token&& token = {})
+  {
+    return detail::initiate<multi_each_signature>(
+        std::forward<Token>(token), get_executor(),
+        [impl = impl_](auto done, borrowed_keys k, get_each_callback cb, get_options o) {
+          start_get_multi_each(impl, k, std::move(cb), o, std::move(done));
+        },
+        keys, std::move(on_each), opts);
   }
   template <class Token = use_future_t>
   auto upsert_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {},
@@ -518,6 +542,8 @@ private:
   static void start_counter(impl_ptr, std::string, std::int64_t, counter_options, detail::completion<counter_signature>);
   static void start_get_multi(impl_ptr, std::vector<std::string>, get_options, detail::completion<multi_get_signature>);
   static void start_get_multi_each(impl_ptr, std::vector<std::string>, get_each_callback, get_options,
+                                   detail::completion<multi_each_signature>);
+  static void start_get_multi_each(impl_ptr, borrowed_keys, get_each_callback, get_options,
                                    detail::completion<multi_each_signature>);
   static void start_upsert_multi(impl_ptr, std::vector<std::pair<std::string, document_value>>, mutation_options,
                                  detail::completion<multi_mutation_signature>);

@@ -549,6 +549,58 @@ TEST(async_bucket, get_multi_each_calls_back_once_per_key_with_views)
   EXPECT_EQ(got.at(std::string(300, 'x')).ec, errc::invalid_argument);
 }
 
+// The borrowed_keys form reads the caller's own strings (nothing copied): the same answers as
+// the owning form, through the batch path and the single-key path (NOT_MY_VBUCKET retries),
+// with an invalid key and a duplicate. The caller's storage is destroyed right after the
+// completion, so a view kept past it would show under ASan.
+TEST(async_bucket, get_multi_each_with_borrowed_keys_reads_the_callers_strings)
+{
+  mock_fixture f;
+  auto present = spread_keys(f.mock, 200);
+  store_all(f.bucket, present);
+  auto storage = std::make_unique<std::vector<std::string>>(present);
+  storage->push_back("absent::borrowed");
+  storage->push_back(present[0]);          // read twice
+  storage->push_back(std::string(251, 'y')); // invalid
+  auto views = std::make_unique<std::vector<std::string_view>>(storage->begin(), storage->end());
+  f.mock.fail_next(10, static_cast<std::uint16_t>(protocol::status::not_my_vbucket));
+  std::mutex m;
+  struct seen {
+    int calls{0};
+    std::error_code ec;
+    std::string value;
+  };
+  std::map<std::string, seen> got;
+  auto found = f.bucket
+                   .get_multi_each(
+                       borrowed_keys(*views),
+                       [&](std::error_code ec, const get_view& v) {
+                         std::lock_guard lock(m);
+                         auto& g = got[std::string(v.key)];
+                         ++g.calls;
+                         g.ec = ec;
+                         g.value = std::string(v.value);
+                       },
+                       slow_ok)
+                   .get();
+  views.reset();
+  storage.reset();
+  EXPECT_EQ(found, present.size() + 1);
+  std::lock_guard lock(m);
+  ASSERT_EQ(got.size(), present.size() + 2);
+  for (const auto& k : present) {
+    const auto& g = got.at(k);
+    EXPECT_EQ(g.calls, k == present[0] ? 2 : 1) << k;
+    ASSERT_FALSE(g.ec) << k << ": " << g.ec.message();
+    EXPECT_EQ(g.value, R"({"k":")" + k + R"("})");
+  }
+  EXPECT_EQ(got.at("absent::borrowed").calls, 1);
+  EXPECT_EQ(got.at("absent::borrowed").ec, errc::document_not_found);
+  EXPECT_EQ(got.at(std::string(251, 'y')).ec, errc::invalid_argument);
+  std::vector<std::string_view> none;
+  EXPECT_EQ(f.bucket.get_multi_each(borrowed_keys(none), [](std::error_code, const get_view&) { ADD_FAILURE(); }).get(), 0u);
+}
+
 // The keys that need a retry (NOT_MY_VBUCKET) reach the callback through the single-key path,
 // with their values; nothing to read completes at once with 0.
 TEST(async_bucket, get_multi_each_retries_and_an_empty_list)
