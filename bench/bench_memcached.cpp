@@ -167,10 +167,11 @@ double couchkv_multi_get(couchkv_client& c, int ops, int batch)
     couchkv_client* client{};
     int ops{0}, batch{0}, issued{0}, completed{0}, left{0};
     std::size_t value_bytes{0};
+    protocol::byte_buffer b;
     void issue()
     {
       const int n = std::min(batch, ops - issued);
-      auto b = io::request_buffer();
+      b.clear(); // the connection copied the last batch: this buffer is ours again
       for (int j = 0; j < n; ++j) protocol::append_plain_get(b, key_of(issued + j), 0);
       issued += n;
       left = n;

@@ -731,13 +731,26 @@ void bucket_impl::run_get_batch(const std::shared_ptr<get_batch>& b)
     }
     const auto count = end - first;
     auto* nb = new node_batch(shared_from_this(), b, deadline, endpoint, count);
-    protocol::byte_buffer packets(bytes);
-    auto* out = packets.data();
+    // The requests are written into uninitialised memory (a vector would zero it first) and
+    // copied by the connection: the bucket's scratch buffer, kept up to 64 KiB.
+    std::unique_ptr<std::byte[]> large;
+    std::byte* packets = nullptr;
+    if (bytes <= batch_scratch_size_) {
+      packets = batch_scratch_.get();
+    } else if (bytes <= 64 * 1024) {
+      batch_scratch_ = std::make_unique_for_overwrite<std::byte[]>(bytes);
+      batch_scratch_size_ = bytes;
+      packets = batch_scratch_.get();
+    } else {
+      large = std::make_unique_for_overwrite<std::byte[]>(bytes);
+      packets = large.get();
+    }
+    auto* out = packets;
     each([&](std::uint32_t i) {
       out = protocol::write_plain_get(out, b->keys[i], where[i].vbucket);
       nb->keys.push_back({i, where[i].vbucket});
     });
-    if (pool->execute_batch(packets, count, deadline, *nb)) {
+    if (pool->execute_batch({packets, bytes}, count, deadline, *nb)) {
       // Refused as a whole (queue full, deadline passed...): key by key, as get() would be.
       delete nb;
       each([&](std::uint32_t i) { alone(i); });

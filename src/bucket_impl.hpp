@@ -242,6 +242,8 @@ private:
     std::string endpoint;
   };
   std::vector<route> routes_; // by node index, valid for routes_config_ (see connection_for)
+  std::unique_ptr<std::byte[]> batch_scratch_; // run_get_batch's requests, before the connection copies them
+  std::size_t batch_scratch_size_{0};
   std::shared_ptr<const topology::bucket_config> routes_config_;
   std::optional<protocol::error_map> error_map_; // from the bootstrap connection
   std::map<std::string, std::shared_ptr<io::http_client>> http_clients_;

@@ -379,7 +379,7 @@ struct kv_connection::impl {
   void complete_batch(kv_connection& c, std::uint32_t opaque, const batch_request& r, client_errc ec,
                       const protocol::packet_view* p);
   void expire_batches(kv_connection& c, clock::time_point now);
-  std::error_code execute_batch(const std::shared_ptr<kv_connection>& self, protocol::byte_buffer& packets,
+  std::error_code execute_batch(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packets,
                                 std::size_t count, clock::time_point deadline, batch_sink& sink);
   [[nodiscard]] bool was_written(std::uint64_t seq) const
   {
@@ -743,7 +743,7 @@ void kv_connection::impl::expire_batches(kv_connection& c, clock::time_point now
 }
 
 std::error_code kv_connection::impl::execute_batch(const std::shared_ptr<kv_connection>& self,
-                                                   protocol::byte_buffer& packets, std::size_t count,
+                                                   protocol::bytes_view packets, std::size_t count,
                                                    clock::time_point deadline, batch_sink& sink)
 {
   if (st != state::open) return client_errc::not_connected;
@@ -768,16 +768,18 @@ std::error_code kv_connection::impl::execute_batch(const std::shared_ptr<kv_conn
   g.deadline = deadline;
   g.left = count;
   ops.reserve_for(count);
-  at = 0;
+  // Copied behind whatever is queued (no zero-filling on the way), then each request's opaque
+  // is stamped in the copy.
+  const auto base = queued.size();
+  queued.insert(queued.end(), packets.begin(), packets.end());
+  at = base;
   for (k = 0; k < count; ++k) {
-    auto* h = packets.data() + at;
+    auto* h = queued.data() + at;
     protocol::store_be32(h + 12, ops.add_batch(&sink, k, &g, seq));
     at += protocol::header_size + protocol::load_be32(h + 8);
   }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (deadline != clock::time_point::max()) arm_timer(self);
-  if (queued.empty()) std::swap(queued, packets); // the caller's buffer goes out as it is
-  else queued.insert(queued.end(), packets.begin(), packets.end());
   queued_last = seq;
   if (!dispatching) flush(self); // a whole batch: nothing to wait for (the read loop flushes itself)
   return {};
@@ -967,7 +969,7 @@ void kv_connection::start_execute(const std::shared_ptr<kv_connection>& self, kv
   });
 }
 
-std::error_code kv_connection::execute_batch(protocol::byte_buffer& packets, std::size_t count,
+std::error_code kv_connection::execute_batch(protocol::bytes_view packets, std::size_t count,
                                             clock::time_point deadline, batch_sink& sink)
 {
   return impl_->execute_batch(shared_from_this(), packets, count, deadline, sink);

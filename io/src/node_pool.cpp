@@ -457,7 +457,7 @@ private:
 };
 } // namespace
 
-std::error_code node_pool::execute_batch(protocol::byte_buffer& packets, std::size_t count,
+std::error_code node_pool::execute_batch(protocol::bytes_view packets, std::size_t count,
                                          clock::time_point deadline, batch_sink& sink)
 {
   auto& m = *impl_;

@@ -654,6 +654,54 @@ TEST(kv_connection_batch, gets_of_present_and_missing_keys_against_memcached)
   EXPECT_FALSE(run(*c, get_packet(keys[0])).first);
 }
 
+// execute_batch copies the caller's requests before it returns. The second batch is sent from
+// inside the first one's sink (in the read loop, where the write waits for the loop's end) and
+// its buffer is scribbled over and freed at once: it is still answered key by key, correctly.
+TEST(kv_connection_batch, the_callers_buffer_is_copied_and_free_when_execute_batch_returns)
+{
+  memcached_server server;
+  io_thread t;
+  auto c = connect(t, memcached_settings(server.port()));
+  auto first = numbered("cp-a", 50);
+  auto second = numbered("cp-b", 50);
+  for (const auto& k : second) ASSERT_FALSE(run(*c, set_packet(k, "value of " + k)).first);
+  recording_sink then(second.size());
+  struct chaining_sink final : io::batch_sink {
+    io::kv_connection* c{};
+    const std::vector<std::string>* next{};
+    io::batch_sink* next_sink{};
+    std::size_t left{0};
+    std::promise<std::error_code> sent;
+    void on_response(std::size_t, const protocol::packet_view&) override { one(); }
+    void on_error(std::size_t, std::error_code) override { one(); }
+    void one()
+    {
+      if (--left != 0) return;
+      auto packets = std::make_unique<protocol::byte_buffer>();
+      for (const auto& k : *next) protocol::append_get(*packets, 0, {.key = k});
+      auto ec = c->execute_batch(*packets, next->size(), io::clock::now() + std::chrono::seconds(5), *next_sink);
+      std::fill(packets->begin(), packets->end(), std::byte{0xff}); // not a request any more
+      packets.reset();
+      sent.set_value(ec);
+    }
+  } chain;
+  chain.c = c.get();
+  chain.next = &second;
+  chain.next_sink = &then;
+  chain.left = first.size();
+  ASSERT_FALSE(send_batch(*c, first, chain, io::clock::now() + std::chrono::seconds(5)));
+  auto sent = chain.sent.get_future();
+  ASSERT_EQ(sent.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  ASSERT_FALSE(sent.get());
+  ASSERT_EQ(then.all.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  for (std::size_t i = 0; i < second.size(); ++i) {
+    EXPECT_FALSE(then.ec[i]) << i;
+    EXPECT_EQ(then.status[i], 0) << i;
+    EXPECT_EQ(then.value[i], "value of " + second[i]) << i;
+  }
+  EXPECT_TRUE(c->is_open());
+}
+
 TEST(kv_connection_batch, refused_as_a_whole_without_telling_the_sink)
 {
   memcached_server server;

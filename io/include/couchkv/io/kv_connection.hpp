@@ -145,12 +145,13 @@ public:
 
   // Several requests in one write, each answered through `sink` (no handler, executor or
   // allocation per request): `packets` holds `count` complete requests back to back, request k
-  // told as index k (their opaques are overwritten). One deadline for all of them. Must be
-  // called on the connection's executor. Refused as a whole (nothing sent, the sink never
-  // called) with not_connected, queue_full (not room for all of them), timeout (deadline
-  // passed) or invalid_argument (no request, a STAT, or packets that are not `count` complete
-  // requests). `packets` may be taken over: its contents are unspecified afterwards.
-  [[nodiscard]] std::error_code execute_batch(protocol::byte_buffer& packets, std::size_t count,
+  // told as index k (the opaques are the connection's: whatever `packets` has there is replaced).
+  // One deadline for all of them. Must be called on the connection's executor. `packets` is
+  // copied before this returns: the caller keeps its buffer (and may fill it for the next batch).
+  // Refused as a whole (nothing sent, the sink never called) with not_connected, queue_full (not
+  // room for all of them), timeout (deadline passed) or invalid_argument (no request, a STAT, or
+  // packets that are not `count` complete requests).
+  [[nodiscard]] std::error_code execute_batch(protocol::bytes_view packets, std::size_t count,
                                               clock::time_point deadline, batch_sink& sink);
 
   // Immediate close: every pending operation completes (not_connected / connection_closed).

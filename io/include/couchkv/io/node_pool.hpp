@@ -145,7 +145,7 @@ public:
   // sink never called) as kv_connection refuses, or with not_connected when the pool is not
   // running or has no open connection (it never waits for one), queue_full when the least-loaded
   // connection has no room for all of them.
-  [[nodiscard]] std::error_code execute_batch(protocol::byte_buffer& packets, std::size_t count,
+  [[nodiscard]] std::error_code execute_batch(protocol::bytes_view packets, std::size_t count,
                                               clock::time_point deadline, batch_sink& sink);
 
   // Immediate: every pending operation completes with an error, no reconnects any more.

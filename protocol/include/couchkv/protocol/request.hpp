@@ -62,21 +62,26 @@ struct counter_args {
 void append_get(byte_buffer& out, std::uint32_t opaque, const doc_key& key, opcode op = opcode::get);
 // The same bytes as append_get for a key without a collection (opaque 0), written in place with no
 // intermediate header: for batches of GETs, where it runs once per key. write_plain_get writes
-// at `out` (header_size + key.size() bytes, zeroed beforehand) and returns the end.
+// every byte of the request at `out` (header_size + key.size() bytes; nothing need be zeroed
+// beforehand) and returns the end.
 inline std::byte* write_plain_get(std::byte* out, std::string_view key, std::uint16_t vbucket) noexcept
 {
   out[0] = static_cast<std::byte>(magic::client_request);
   out[1] = static_cast<std::byte>(opcode::get);
   store_be16(out + 2, static_cast<std::uint16_t>(key.size()));
+  out[4] = std::byte{0}; // extras length
+  out[5] = std::byte{0}; // datatype
   store_be16(out + 6, vbucket);
   store_be32(out + 8, static_cast<std::uint32_t>(key.size()));
+  store_be32(out + 12, 0); // opaque
+  store_be64(out + 16, 0); // CAS
   if (!key.empty()) std::memcpy(out + header_size, key.data(), key.size());
   return out + header_size + key.size();
 }
 inline void append_plain_get(byte_buffer& out, std::string_view key, std::uint16_t vbucket)
 {
   const auto at = out.size();
-  out.resize(at + header_size + key.size()); // zero-filled: extras, datatype, opaque and CAS
+  out.resize(at + header_size + key.size());
   write_plain_get(out.data() + at, key, vbucket);
 }
 // op: set, add, replace and their quiet forms
