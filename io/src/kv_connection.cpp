@@ -323,6 +323,7 @@ struct kv_connection::impl {
   tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
 
   connection_settings settings;
+  connection_counters* owner_counters{settings.counters.get()}; // the owner's, if any (kept alive by settings)
   tcp::socket socket;
   std::optional<asio::ssl::stream<tcp::socket>> tls;
   asio::steady_timer timer;
@@ -438,6 +439,10 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
   if (ops.find(opaque) == nullptr) return;
   auto op = ops.take(opaque);
   c.in_flight_.store(ops.size(), std::memory_order_relaxed);
+  if (owner_counters) {
+    owner_counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    (ec ? owner_counters->failed : owner_counters->succeeded).fetch_add(1, std::memory_order_relaxed);
+  }
   if (op.deadline != clock::time_point::max()) {
     if (op.deadline_ordered) deadlines.remove_ordered({op.deadline, opaque, op.seq});
     else deadlines.drop_stale_front(live()); // in order, it was at the front: no FIFO to grow
@@ -545,6 +550,7 @@ void kv_connection::impl::read(const std::shared_ptr<kv_connection>& self)
       return;
     }
     m.rend += n;
+    if (m.owner_counters) m.owner_counters->heard(clock::now());
     // Handlers run inline from here and may issue requests: keep the read buffer still (reading
     // stays set) and write what they queue in one flush at the end.
     m.reading = true;
@@ -662,6 +668,7 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
   else if (req.deadline != clock::time_point::max() && req.deadline <= clock::now()) refuse = client_errc::timeout;
   if (refuse) {
     if (refuse == client_errc::timeout) stats.bump(stats.timeouts);
+    if (owner_counters) owner_counters->failed.fetch_add(1, std::memory_order_relaxed);
     post_completion(handler_ex ? *handler_ex : self->ex_, std::move(handler), refuse, kv_response{});
     return;
   }
@@ -687,6 +694,7 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
     });
   }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);
+  if (owner_counters) owner_counters->in_flight.fetch_add(1, std::memory_order_relaxed);
   if (deadline != clock::time_point::max()) {
     if (deadlines.add({deadline, opaque, seq}, ops.size(), live())) ops.find(opaque)->deadline_ordered = true;
     arm_timer(self);
@@ -718,6 +726,10 @@ void kv_connection::impl::complete_batch(kv_connection& c, std::uint32_t opaque,
   auto* group = r.group;
   ops.erase_batch(opaque);
   c.in_flight_.store(ops.size(), std::memory_order_relaxed);
+  if (owner_counters) {
+    owner_counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    (p != nullptr ? owner_counters->succeeded : owner_counters->failed).fetch_add(1, std::memory_order_relaxed);
+  }
   stats.bump(stats.completed);
   if (--group->left == 0) batches.erase(group->self); // its timer wake-up, if any, finds nothing
   // As complete(): only ever inside one of our own completions, so the sink is told inline.
@@ -779,6 +791,7 @@ std::error_code kv_connection::impl::execute_batch(const std::shared_ptr<kv_conn
     at += protocol::header_size + protocol::load_be32(h + 8);
   }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);
+  if (owner_counters) owner_counters->in_flight.fetch_add(count, std::memory_order_relaxed);
   if (deadline != clock::time_point::max()) arm_timer(self);
   queued_last = seq;
   if (!dispatching) flush(self); // a whole batch: nothing to wait for (the read loop flushes itself)

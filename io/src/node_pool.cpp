@@ -34,18 +34,16 @@ void post_completion(const asio::any_io_executor& ex, Handler h, Args... args)
 // pool's own. Optional rather than an empty any_io_executor: moving that one costs type-erased calls.
 using completion_executor = std::optional<asio::any_io_executor>;
 
-// What one slot shares with the completions of the operations routed to it (which may run on any
-// thread, after the pool is gone): atomics only.
-struct slot_counters {
+// One slot's statistics, across its connections: each of them keeps the connection_counters
+// part (in flight, succeeded, failed, last heard: see connection_settings::counters), so an
+// operation's handler and a batch's sink go to the connection as they are, with no layer of the
+// pool around them; the pool keeps the rest. Atomics only: stats() reads them from any thread.
+struct slot_counters : connection_counters {
   std::atomic<bool> open{false};
-  std::atomic<std::size_t> in_flight{0};
   std::atomic<std::uint64_t> routed{0};
-  std::atomic<std::uint64_t> succeeded{0};
-  std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> reconnects{0};
-  std::atomic<clock::rep> last_heard{0}; // when a response last arrived (or the connection opened)
 
-  void heard() { last_heard.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+  void heard() { connection_counters::heard(clock::now()); }
 };
 
 void validate(const pool_settings& s)
@@ -243,6 +241,7 @@ void node_pool::impl::connect_slot(const std::shared_ptr<node_pool>& self, std::
   auto gen = ++s.gen;
   auto cs = settings.connection;
   cs.max_in_flight = settings.max_in_flight;
+  cs.counters = s.counters;
   s.conn = kv_connection::create(executor, std::move(cs));
   if (server_request_cb) s.conn->on_server_request(server_request_cb);
   std::weak_ptr<node_pool> weak = self;
@@ -391,71 +390,19 @@ void node_pool::impl::send(std::size_t i, kv_request req, asio::any_completion_h
                            completion_executor handler_ex)
 {
   auto& s = *slots[i];
-  auto c = s.counters;
-  if (c->in_flight.load(std::memory_order_relaxed) >= settings.max_in_flight) { // the least loaded is full
+  auto& c = *s.counters;
+  if (c.in_flight.load(std::memory_order_relaxed) >= settings.max_in_flight) { // the least loaded is full
     post_completion(target(handler_ex), std::move(handler), std::error_code(client_errc::queue_full), kv_response{});
     return;
   }
-  c->in_flight.fetch_add(1, std::memory_order_relaxed);
-  c->routed.fetch_add(1, std::memory_order_relaxed);
-  auto cancel_slot = asio::get_associated_cancellation_slot(handler);
-  auto done = [h = std::move(handler), c](std::error_code ec, kv_response r) mutable {
-    c->in_flight.fetch_sub(1, std::memory_order_relaxed);
-    if (ec) {
-      c->failed.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      c->succeeded.fetch_add(1, std::memory_order_relaxed);
-      c->heard();
-    }
-    std::move(h)(ec, std::move(r));
-  };
-  auto issue = [&](auto&& completion) {
-    if (cancel_slot.is_connected()) {
-      s.conn->async_execute(std::move(req), asio::bind_cancellation_slot(cancel_slot, std::move(completion)));
-    } else {
-      s.conn->async_execute(std::move(req), std::move(completion));
-    }
-  };
-  // Bound to the caller's executor when it has one, so the connection posts the completion
-  // straight there; otherwise it completes on the connection's executor, which is ours.
-  if (handler_ex) issue(asio::bind_executor(*handler_ex, std::move(done)));
-  else issue(std::move(done));
+  c.routed.fetch_add(1, std::memory_order_relaxed);
+  // The handler goes to the connection as it is, erased once (the connection counts the
+  // operation in c itself, before it runs the handler), with the caller's executor when it has
+  // one, so the connection posts the completion straight there; otherwise it completes on the
+  // connection's executor, ours. The connection is on our executor: it takes the operation (and
+  // counts it in flight) before this returns, so the next pick() sees it.
+  s.conn->execute(std::move(req), std::move(handler), handler_ex ? &*handler_ex : nullptr);
 }
-
-namespace {
-// Counts a batch's requests in its slot's statistics on their way to the caller's sink; deletes
-// itself after the last one.
-class counted_batch final : public batch_sink {
-public:
-  counted_batch(batch_sink& inner, std::shared_ptr<slot_counters> c, std::size_t n)
-      : inner_(inner), c_(std::move(c)), left_(n)
-  {
-  }
-  void on_response(std::size_t index, const protocol::packet_view& response) override
-  {
-    c_->in_flight.fetch_sub(1, std::memory_order_relaxed);
-    c_->succeeded.fetch_add(1, std::memory_order_relaxed);
-    auto& inner = inner_;
-    if (done()) c_->heard();
-    if (--left_ == 0) delete this; // before the inner sink, which may free itself when told
-    inner.on_response(index, response);
-  }
-  void on_error(std::size_t index, std::error_code ec) override
-  {
-    c_->in_flight.fetch_sub(1, std::memory_order_relaxed);
-    c_->failed.fetch_add(1, std::memory_order_relaxed);
-    auto& inner = inner_;
-    if (--left_ == 0) delete this;
-    inner.on_error(index, ec);
-  }
-
-private:
-  [[nodiscard]] bool done() const noexcept { return left_ == 1; }
-  batch_sink& inner_;
-  std::shared_ptr<slot_counters> c_;
-  std::size_t left_;
-};
-} // namespace
 
 std::error_code node_pool::execute_batch(protocol::bytes_view packets, std::size_t count,
                                          clock::time_point deadline, batch_sink& sink)
@@ -465,17 +412,13 @@ std::error_code node_pool::execute_batch(protocol::bytes_view packets, std::size
   int j = m.pick();
   if (j < 0) return client_errc::not_connected;
   auto& s = *m.slots[static_cast<std::size_t>(j)];
-  auto c = s.counters;
-  if (c->in_flight.load(std::memory_order_relaxed) + count > m.settings.max_in_flight) {
+  auto& c = *s.counters;
+  if (c.in_flight.load(std::memory_order_relaxed) + count > m.settings.max_in_flight) {
     return client_errc::queue_full;
   }
-  auto* counted = new counted_batch(sink, c, count);
-  if (auto ec = s.conn->execute_batch(packets, count, deadline, *counted)) {
-    delete counted;
-    return ec;
-  }
-  c->in_flight.fetch_add(count, std::memory_order_relaxed);
-  c->routed.fetch_add(count, std::memory_order_relaxed);
+  // The sink goes to the connection as it is: it counts the requests in c itself.
+  if (auto ec = s.conn->execute_batch(packets, count, deadline, sink)) return ec;
+  c.routed.fetch_add(count, std::memory_order_relaxed);
   return {};
 }
 

@@ -356,6 +356,58 @@ TEST(node_pool_memcached, killed_server_fails_every_op_once_and_a_restart_is_fou
   auto [ec, r] = run(*p, get_packet("after-7"));
   ASSERT_FALSE(ec);
   EXPECT_EQ(r.value_string(), "x");
+  // Every operation routed to a slot was counted there once, by whichever of its connections had
+  // it, dead or alive: in flight none, succeeded + failed = routed, some failed.
+  st = p->stats();
+  std::uint64_t routed = 0, finished = 0, failed = 0;
+  for (const auto& c : st.connections) {
+    EXPECT_EQ(c.in_flight, 0u);
+    routed += c.routed;
+    finished += c.succeeded + c.failed;
+    failed += c.failed;
+  }
+  EXPECT_EQ(finished, routed);
+  EXPECT_GT(failed, 0u);
+  EXPECT_LE(failed, static_cast<std::uint64_t>(errors.load()));
+  p->close();
+}
+
+// A batch is counted in its connection's statistics like as many operations, with no layer of
+// the pool around its sink: routed, in flight until answered, then succeeded.
+TEST(node_pool_memcached, batches_are_counted_per_connection_like_operations)
+{
+  memcached_server server;
+  io_thread t;
+  auto p = start(t, memcached_pool(server.port(), 2));
+  ASSERT_TRUE(eventually([&] { return p->stats().open_connections == 2; }));
+  ASSERT_FALSE(run(*p, set_packet("batched", "value")).first);
+  struct counting_sink final : io::batch_sink {
+    std::atomic<int> ok{0}, bad{0};
+    void on_response(std::size_t, const protocol::packet_view& r) override { ++(r.status() == status::success ? ok : bad); }
+    void on_error(std::size_t, std::error_code) override { ++bad; }
+  } sink;
+  constexpr int batches = 10, per_batch = 100;
+  std::promise<std::vector<std::error_code>> sent;
+  asio::post(p->get_executor(), [&] {
+    protocol::byte_buffer packets;
+    for (int k = 0; k < per_batch; ++k) protocol::append_plain_get(packets, "batched", 0);
+    std::vector<std::error_code> out;
+    for (int b = 0; b < batches; ++b) out.push_back(p->execute_batch(packets, per_batch, io::clock::time_point::max(), sink));
+    sent.set_value(out);
+  });
+  for (auto ec : sent.get_future().get()) ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(eventually([&] { return sink.ok + sink.bad == batches * per_batch; }));
+  EXPECT_EQ(sink.bad.load(), 0);
+  auto st = p->stats();
+  std::uint64_t routed = 0, succeeded = 0;
+  for (const auto& c : st.connections) {
+    EXPECT_EQ(c.in_flight, 0u);
+    EXPECT_EQ(c.failed, 0u);
+    routed += c.routed;
+    succeeded += c.succeeded;
+  }
+  EXPECT_EQ(routed, batches * per_batch + 1u); // and the SET
+  EXPECT_EQ(succeeded, routed);
   p->close();
 }
 

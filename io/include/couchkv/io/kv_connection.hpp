@@ -72,6 +72,18 @@ protected:
   ~batch_sink() = default;
 };
 
+// Counts a connection keeps for an owner that outlives it (a node_pool's slot, across
+// reconnects), so that the owner needs no layer of its own around each completion: shared,
+// atomic, readable from any thread. Optional (connection_settings::counters).
+struct connection_counters {
+  std::atomic<std::size_t> in_flight{0};   // accepted, not yet completed
+  std::atomic<std::uint64_t> succeeded{0}; // completed with a response (any status)
+  std::atomic<std::uint64_t> failed{0};    // completed with an error, or refused by async_execute
+  std::atomic<clock::rep> last_heard{0};   // when bytes last arrived (clock ticks)
+
+  void heard(clock::time_point t) noexcept { last_heard.store(t.time_since_epoch().count(), std::memory_order_relaxed); }
+};
+
 struct connection_settings {
   std::string host{"127.0.0.1"};
   std::uint16_t port{11210};
@@ -84,6 +96,7 @@ struct connection_settings {
   bootstrap_settings bootstrap{};
   std::size_t max_in_flight{65536};
   protocol::decoder_limits limits{};
+  std::shared_ptr<connection_counters> counters{}; // kept up to date when set
 };
 
 struct connection_stats {
@@ -141,6 +154,16 @@ public:
           }
         },
         token, std::move(request));
+  }
+
+  // async_execute for a layer that holds the handler type-erased already (node_pool): it is not
+  // erased a second time. `handler_ex`: the executor it must complete on, or null for this
+  // connection's. The handler's cancellation slot and allocator are its own (any_completion_handler
+  // keeps them).
+  void execute(kv_request request, asio::any_completion_handler<execute_signature> handler,
+               const asio::any_io_executor* handler_ex = nullptr)
+  {
+    start_execute(shared_from_this(), std::move(request), std::move(handler), handler_ex);
   }
 
   // Several requests in one write, each answered through `sink` (no handler, executor or
