@@ -52,10 +52,10 @@ std::uint32_t flags_of(protocol::bytes_view extras) noexcept
   return extras.size() >= 4 ? protocol::load_be32(extras.data()) : 0;
 }
 
-get_result to_get_result(const std::string& key, const io::kv_response& r, bool replica)
+get_result to_get_result(std::string key, const io::kv_response& r, bool replica)
 {
   get_result g;
-  g.key = key;
+  g.key = std::move(key);
   g.value = std::string(r.value_string());
   g.flags = flags_of(r.extras());
   g.cas = r.cas();
@@ -64,10 +64,10 @@ get_result to_get_result(const std::string& key, const io::kv_response& r, bool 
   return g;
 }
 
-mutation_result to_mutation_result(const std::string& key, const io::kv_response& r, std::uint16_t vb_hint = 0)
+mutation_result to_mutation_result(std::string key, const io::kv_response& r, std::uint16_t vb_hint = 0)
 {
   mutation_result m;
-  m.key = key;
+  m.key = std::move(key);
   m.cas = r.cas();
   if (auto t = protocol::parse_mutation_token(r.extras(), vb_hint)) m.token = mutation_token{t->vbucket, t->vbuuid, t->seqno};
   return m;
@@ -86,7 +86,7 @@ public:
       std::move(done_)(e, Result{});
       return;
     }
-    std::move(done_)({}, convert_(spec.key, r, vbucket));
+    std::move(done_)({}, convert_(std::move(spec.key), r, vbucket)); // the key's last use: moved
   }
 
 private:
@@ -168,7 +168,7 @@ void async_bucket::start_get(impl_ptr impl, std::string key, get_options o, deta
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
   s.encode = [](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get(b, 0, k); };
   run<get_result>(impl, std::move(s), std::move(done),
-                  [](const std::string& k, const io::kv_response& r, std::uint16_t) { return to_get_result(k, r, false); });
+                  [](std::string&& k, const io::kv_response& r, std::uint16_t) { return to_get_result(std::move(k), r, false); });
 }
 
 void async_bucket::start_get_and_touch(impl_ptr impl, std::string key, get_and_touch_options o,
@@ -182,7 +182,7 @@ void async_bucket::start_get_and_touch(impl_ptr impl, std::string key, get_and_t
   auto expiry = wire_expiry(o.expiry);
   s.encode = [expiry](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_gat(b, 0, k, expiry); };
   run<get_result>(impl, std::move(s), std::move(done),
-                  [](const std::string& k, const io::kv_response& r, std::uint16_t) { return to_get_result(k, r, false); });
+                  [](std::string&& k, const io::kv_response& r, std::uint16_t) { return to_get_result(std::move(k), r, false); });
 }
 
 void async_bucket::start_get_and_lock(impl_ptr impl, std::string key, get_and_lock_options o,
@@ -196,7 +196,7 @@ void async_bucket::start_get_and_lock(impl_ptr impl, std::string key, get_and_lo
   auto t = static_cast<std::uint32_t>(o.lock_time.count());
   s.encode = [t](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get_locked(b, 0, k, t); };
   run<get_result>(impl, std::move(s), std::move(done),
-                  [](const std::string& k, const io::kv_response& r, std::uint16_t) { return to_get_result(k, r, false); });
+                  [](std::string&& k, const io::kv_response& r, std::uint16_t) { return to_get_result(std::move(k), r, false); });
 }
 
 void async_bucket::start_get_replica(impl_ptr impl, std::string key, replica_options o,
@@ -217,7 +217,7 @@ void async_bucket::start_get_replica(impl_ptr impl, std::string key, replica_opt
     };
     return s;
   };
-  auto convert = [](const std::string& k, const io::kv_response& r, std::uint16_t) { return to_get_result(k, r, true); };
+  auto convert = [](std::string&& k, const io::kv_response& r, std::uint16_t) { return to_get_result(std::move(k), r, true); };
   if (o.mode == replica_mode::index) {
     return run<get_result>(impl, make(std::size_t{o.index} + 1), std::move(done), convert);
   }
@@ -268,7 +268,7 @@ void async_bucket::start_unlock(impl_ptr impl, std::string key, std::uint64_t ca
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
   s.encode = [cas](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_unlock(b, 0, k, cas); };
   run<mutation_result>(impl, std::move(s), std::move(done),
-                       [](const std::string& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(k, r, vb); });
+                       [](std::string&& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(std::move(k), r, vb); });
 }
 
 void async_bucket::start_touch(impl_ptr impl, std::string key, expiry_duration expiry, touch_options o,
@@ -282,7 +282,7 @@ void async_bucket::start_touch(impl_ptr impl, std::string key, expiry_duration e
   auto e = wire_expiry(expiry);
   s.encode = [e](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_touch(b, 0, k, e); };
   run<mutation_result>(impl, std::move(s), std::move(done),
-                       [](const std::string& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(k, r, vb); });
+                       [](std::string&& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(std::move(k), r, vb); });
 }
 
 void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, document_value value,
@@ -329,8 +329,8 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
     }
   }
   run_mutation<mutation_result>(impl, std::move(s), {o.persist_to, o.replicate_to, false, o.durability_timeout},
-                                std::move(done), [](const std::string& k, const io::kv_response& r, std::uint16_t vb) {
-                                  return to_mutation_result(k, r, vb);
+                                std::move(done), [](std::string&& k, const io::kv_response& r, std::uint16_t vb) {
+                                  return to_mutation_result(std::move(k), r, vb);
                                 });
 }
 
@@ -351,8 +351,8 @@ void async_bucket::start_remove(impl_ptr impl, std::string key, remove_options o
     protocol::append_delete(b, 0, k, cas, frames);
   };
   run_mutation<mutation_result>(impl, std::move(s), {o.persist_to, o.replicate_to, true, o.durability_timeout},
-                                std::move(done), [](const std::string& k, const io::kv_response& r, std::uint16_t vb) {
-                                  return to_mutation_result(k, r, vb);
+                                std::move(done), [](std::string&& k, const io::kv_response& r, std::uint16_t vb) {
+                                  return to_mutation_result(std::move(k), r, vb);
                                 });
 }
 
@@ -375,9 +375,9 @@ void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t de
   auto op = s.op;
   s.encode = [op, args](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_counter(b, op, 0, k, args); };
   run_mutation<counter_result>(impl, std::move(s), {o.persist_to, o.replicate_to, false, o.durability_timeout},
-                               std::move(done), [](const std::string& k, const io::kv_response& r, std::uint16_t vb) {
+                               std::move(done), [](std::string&& k, const io::kv_response& r, std::uint16_t vb) {
     counter_result c;
-    c.key = k;
+    c.key = std::move(k);
     c.cas = r.cas();
     c.value = r.value().size() == 8 ? protocol::load_be64(r.value().data()) : 0;
     if (auto t = protocol::parse_mutation_token(r.extras(), vb)) c.token = mutation_token{t->vbucket, t->vbuuid, t->seqno};
