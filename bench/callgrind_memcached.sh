@@ -6,11 +6,18 @@
 # memcached:// connection string (bench_matrix).
 # Each client runs twice (N1 and N2 operations); per-op = (I(N2) - I(N1)) / (N2 - N1), so the
 # start-up and connection set-up cancel out.
+# A client's count depends a little on how the answers arrive: an event-loop client pays per
+# wake-up (couchkv), a polling one per poll (libmemcached), and how many answers one read brings
+# varies from run to run (GETs of 100 keys: +-5%). So each row is measured ROUNDS times (default 3)
+# and its median printed, with the range; the client runs on CPU $client_cpus, memcached on
+# $server_cpus (default 0 and 1).
 # usage: bench/callgrind_memcached.sh <build-dir> [n1] [n2]
 set -euo pipefail
 build=${1:?build dir}
 n1=${2:-2000}
 n2=${3:-12000}
+rounds=${ROUNDS:-3}
+client_cpus=${client_cpus:-0}
 source "$(dirname "$0")/free_port.sh"
 source "$(dirname "$0")/start_memcached.sh"
 tmp=$(mktemp -d)
@@ -19,7 +26,7 @@ trap 'stop_memcached; rm -rf "$tmp"' EXIT
 instr() { # client ops -> total instructions
   local bin=bench_memcached
   [[ $1 == facade-* ]] && bin=bench_matrix
-  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$build/bench/$bin" "$port" --only "$1" "$2" >/dev/null 2>"$tmp/err" || {
+  taskset -c "$client_cpus" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$build/bench/$bin" "$port" --only "$1" "$2" >/dev/null 2>"$tmp/err" || {
     cat "$tmp/err" >&2
     exit 1
   }
@@ -27,13 +34,18 @@ instr() { # client ops -> total instructions
 }
 declare -A per
 row() { # client description
-  local a b
-  a=$(instr "$1" "$n1")
-  b=$(instr "$1" "$n2")
-  per[$1]=$(( (b - a) / (n2 - n1) ))
-  printf '  %-13s %8d instructions/op   %s\n' "$1" "${per[$1]}" "$2"
+  local a b r vals=()
+  for ((r = 0; r < rounds; ++r)); do
+    a=$(instr "$1" "$n1")
+    b=$(instr "$1" "$n2")
+    vals+=($(( (b - a) / (n2 - n1) )))
+  done
+  local sorted=($(printf '%s\n' "${vals[@]}" | sort -n))
+  per[$1]=${sorted[$(( rounds / 2 ))]}
+  printf '  %-20s %6d instructions/op  [%d..%d]  %s\n' "$1" "${per[$1]}" "${sorted[0]}" "${sorted[-1]}" "$2"
 }
 echo "# $(date -u +%F) client-side instructions per operation (callgrind), N1=$n1 N2=$n2, memcached $memcached_version"
+echo "# median of $rounds runs [range]; client on CPU $client_cpus, memcached on CPU $server_cpus"
 echo "GET, one at a time"
 row raw-seq "raw socket"
 row couchkv-seq "couchkv io::kv_connection"
