@@ -576,15 +576,17 @@ void kv_connection::impl::read(const std::shared_ptr<kv_connection>& self)
 bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>& self)
 {
   while (true) {
+    if (rstart == rend) { // all used (the common end of a read): no decoder call to say so
+      rstart = rend = 0;
+      return true;
+    }
     auto r = protocol::decode_packet({rbuf.data() + rstart, rend - rstart}, settings.limits);
     if (r.state == protocol::decode_state::error) {
       fail(self, r.ec, "undecodable data from the server: " + r.ec.message());
       return false;
     }
     if (r.state == protocol::decode_state::need_more) {
-      if (rstart == rend) {
-        rstart = rend = 0;
-      } else if (r.needed > rbuf.size() - rstart) {
+      if (r.needed > rbuf.size() - rstart) {
         // The packet does not fit behind rstart: move it to the front, and grow if needed.
         std::memmove(rbuf.data(), rbuf.data() + rstart, rend - rstart);
         rend -= rstart;
