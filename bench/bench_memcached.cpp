@@ -14,6 +14,7 @@
 #include <couchkv/io/kv_connection.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
 #include <functional>
@@ -54,6 +55,57 @@ void raw_sequential_set(int port, int ops)
     raw_read_responses(fd, buf, 1);
   }
   ::close(fd);
+}
+
+// ---- Asio's floor ------------------------------------------------------------------------------
+// What a client on Asio's event loop pays per GET one at a time with nothing of couchkv above the
+// codec: a socket on an io_context declared single-threaded (as couchkv's row below), the request
+// built by append_get in one reused buffer and written with a non-blocking write_some (as
+// kv_connection does), the answer read with async_read_some and its length taken from its
+// header. No opaque table, deadline, cancellation or type-erased handler: a lower bound for any
+// asynchronous client on Asio, not a usable one (for callgrind_memcached.sh, row asio-seq).
+void asio_sequential(int port, int ops)
+{
+  namespace asio = boost::asio;
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE};
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(port)});
+  socket.set_option(asio::ip::tcp::no_delay(true));
+  socket.non_blocking(true);
+  struct loop {
+    asio::ip::tcp::socket& s;
+    int ops;
+    int i{0};
+    protocol::byte_buffer req{};
+    std::vector<std::byte> buf = std::vector<std::byte>(64 * 1024);
+    std::size_t have{0};
+    void send()
+    {
+      req.clear();
+      protocol::append_get(req, 0, {.key = key_of(i)});
+      for (std::size_t sent = 0; sent < req.size();) { // a GET fits in the send buffer: one call
+        boost::system::error_code ec;
+        sent += s.write_some(asio::buffer(req) + sent, ec);
+        if (ec && ec != asio::error::would_block) fail("asio floor: write: " + ec.message());
+      }
+      read();
+    }
+    void read()
+    {
+      s.async_read_some(asio::buffer(buf.data() + have, buf.size() - have), [this](boost::system::error_code ec, std::size_t n) {
+        if (ec) fail("asio floor: read: " + ec.message());
+        have += n;
+        auto r = protocol::decode_packet({buf.data(), have});
+        if (r.state == protocol::decode_state::error) fail("asio floor: undecodable answer");
+        if (r.state == protocol::decode_state::need_more) return read();
+        if (r.packet.status() != protocol::status::success) fail("asio floor: a GET failed");
+        have = 0; // one answer per request, nothing behind it
+        if (++i < ops) send();
+      });
+    }
+  } l{socket, ops};
+  l.send();
+  io.run();
 }
 
 // ---- couchkv ----------------------------------------------------------------------------------
@@ -239,7 +291,8 @@ double lmc_mget(int port, int ops, int batch)
 
 // `bench_memcached PORT --only <client> OPS`: one client, one workload, nothing else — for
 // valgrind --tool=callgrind (bench/callgrind_memcached.sh derives instructions per operation from
-// two op counts, so set-up cost cancels out). Clients: raw-seq, couchkv-seq, lmc-seq, raw-pipe,
+// two op counts, so set-up cost cancels out). Clients: raw-seq, asio-seq (Asio's floor), couchkv-seq,
+// lmc-seq, raw-pipe,
 // couchkv-pipe (window of 100), couchkv-batch (batches of 100), couchkv-mget (execute_batch of 100),
 // lmc-mget (GET); raw-set,
 // couchkv-set, lmc-set (SET, one at a time).
@@ -248,6 +301,7 @@ int only(int port, const std::string& which, int ops)
   latency l;
   if (which == "preload") preload(port);
   else if (which == "raw-seq") raw_sequential(port, ops, l);
+  else if (which == "asio-seq") asio_sequential(port, ops);
   else if (which == "lmc-seq") lmc_sequential(port, ops, l);
   else if (which == "raw-pipe") raw_pipelined(port, ops, 100);
   else if (which == "lmc-mget") lmc_mget(port, ops, 100);

@@ -48,6 +48,7 @@ echo "# $(date -u +%F) client-side instructions per operation (callgrind), N1=$n
 echo "# median of $rounds runs [range]; client on CPU $client_cpus, memcached on CPU $server_cpus"
 echo "GET, one at a time"
 row raw-seq "raw socket"
+row asio-seq "Asio's floor: a bare socket on an io_context, no couchkv above the codec"
 row couchkv-seq "couchkv io::kv_connection"
 row facade-get "couchkv async_bucket::get"
 row facade-get-st "couchkv async_bucket::get, single_threaded"
@@ -73,7 +74,7 @@ row lmc-set "libmemcached memcached_set"
 ratio() { awk -v a="${per[$1]}" -v b="${per[$2]}" 'BEGIN { printf "%.2f", a / b }'; }
 echo "couchkv / libmemcached (issue 9's goal: at most 0.50)"
 st() { echo "single_threaded $(ratio "$1" "$2")"; }
-echo "  GET one at a time     kv_connection $(ratio couchkv-seq lmc-seq), facade $(ratio facade-get lmc-seq), $(st facade-get-st lmc-seq)"
+echo "  GET one at a time     Asio's floor $(ratio asio-seq lmc-seq), kv_connection $(ratio couchkv-seq lmc-seq), facade $(ratio facade-get lmc-seq), $(st facade-get-st lmc-seq)"
 echo "  GET pipelined / mget  kv_connection $(ratio couchkv-pipe lmc-mget), execute_batch $(ratio couchkv-mget lmc-mget), facade $(ratio facade-pipe lmc-mget), $(st facade-pipe-st lmc-mget)"
 echo "  multi-get of 100      facade get_multi $(ratio facade-mget lmc-mget), $(st facade-mget-st lmc-mget), get_multi_each $(ratio facade-each lmc-mget), borrowed_keys $(ratio facade-each-borrowed lmc-mget)"
 echo "  SET one at a time     kv_connection $(ratio couchkv-set lmc-set), facade $(ratio facade-set lmc-set), $(st facade-set-st lmc-set)"

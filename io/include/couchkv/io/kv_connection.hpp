@@ -78,7 +78,7 @@ protected:
 struct connection_counters {
   std::atomic<std::size_t> in_flight{0};   // accepted, not yet completed
   std::atomic<std::uint64_t> succeeded{0}; // completed with a response (any status)
-  std::atomic<std::uint64_t> failed{0};    // completed with an error, or refused by async_execute
+  std::atomic<std::uint64_t> failed{0};    // completed with an error, or refused (async_execute, execute)
   std::atomic<clock::rep> last_heard{0};   // when bytes last arrived (clock ticks)
 
   void heard(clock::time_point t) noexcept { last_heard.store(t.time_since_epoch().count(), std::memory_order_relaxed); }
