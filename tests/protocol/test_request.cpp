@@ -30,6 +30,13 @@ TEST(request, plain_get_writes_what_append_get_writes)
       append_get(a, 0, {.key = "next", .vbucket = 7}); // appended behind what is there
       append_plain_get(b, "next", 7);
       EXPECT_EQ(to_hex(b), to_hex(a)) << key << " " << vb;
+      // write_plain_get writes every byte itself: the facade's batches go into reused,
+      // uninitialised memory.
+      byte_buffer dirty(header_size + key.size(), std::byte{0xff});
+      EXPECT_EQ(write_plain_get(dirty.data(), key, vb), dirty.data() + dirty.size());
+      a.clear();
+      append_get(a, 0, {.key = key, .vbucket = vb});
+      EXPECT_EQ(to_hex(dirty), to_hex(a)) << key << " " << vb;
     }
   }
 }
