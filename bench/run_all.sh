@@ -23,7 +23,7 @@ taskset -c 1 "$build/bench/bench_tokens" 20000 >"$out/tokens"
 "$build/bench/couchkv-soak" | sed -n '/^faults injected/,/^result:/p' >"$out/soak"
 for t in 1 2; do
   echo "threads $t"
-  "$build/src/cli/couchkv" pillowfight --mock --threads "$t" --batch-size 64 --duration 5s --no-progress |
+  "$build/tools/couchkv/couchkv" pillowfight --mock --threads "$t" --batch-size 64 --duration 5s --no-progress |
     grep -E 'operations|throughput|latency'
 done >"$out/pillowfight"
 

@@ -2,7 +2,7 @@
 // Checks: the outcome does not depend on how the body is split; a body the parser accepts is
 // JSON (nlohmann agrees) and every row's key/value/doc is JSON; a body nlohmann accepts is never
 // reported as truncated.
-#include "views/row_parser.hpp"
+#include <couchkv/views/row_parser.hpp>
 
 #include <nlohmann/json.hpp>
 

@@ -4,7 +4,7 @@
 
 #include <couchkv/async_bucket.hpp>
 #include <couchkv/io/executor.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/protocol/mutation_token.hpp>
 #include <couchkv/protocol/request.hpp>
 
@@ -204,7 +204,7 @@ void async_bucket::start_get_replica(impl_ptr impl, std::string key, replica_opt
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
-  if (impl->is_memcached()) return std::move(done)(make_error_code(protocol::client_errc::feature_not_available), {});
+  if (impl->is_memcached()) return std::move(done)(make_error_code(couchkv::client_errc::feature_not_available), {});
   auto make = [&](std::size_t index) {
     request_spec s;
     s.op = opcode::get_replica;
@@ -223,7 +223,7 @@ void async_bucket::start_get_replica(impl_ptr impl, std::string key, replica_opt
   }
   // any: ask every replica at once; the first success wins, otherwise the last error.
   auto n = impl->num_replicas();
-  if (n == 0) return std::move(done)(make_error_code(protocol::client_errc::no_node_for_vbucket), {});
+  if (n == 0) return std::move(done)(make_error_code(couchkv::client_errc::no_node_for_vbucket), {});
   struct race {
     std::mutex m;
     std::optional<detail::completion<get_signature>> done;

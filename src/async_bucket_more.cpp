@@ -5,7 +5,7 @@
 
 #include <couchkv/async_bucket.hpp>
 #include <couchkv/protocol/decoder.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/protocol/observe.hpp>
 #include <couchkv/protocol/request.hpp>
 
@@ -20,7 +20,6 @@ using detail::bucket_impl;
 using detail::fan_out;
 using detail::per_key;
 using detail::request_spec;
-using protocol::client_errc;
 using protocol::opcode;
 using protocol::status;
 
@@ -41,7 +40,7 @@ std::vector<std::string> keys_of(const std::vector<std::pair<std::string, docume
 
 std::error_code validate_key(const std::string& key)
 {
-  if (key.empty() || key.size() > 250) return make_error_code(client_errc::key_too_long);
+  if (key.empty() || key.size() > 250) return make_error_code(protocol::client_errc::key_too_long);
   return {};
 }
 
@@ -175,12 +174,12 @@ struct observe_round {
 void async_bucket::start_observe(impl_ptr impl, std::string key, common_options o, detail::completion<observe_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
-  if (!impl) return std::move(done)(make_error_code(client_errc::not_connected), {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
   auto shared_done = std::make_shared<detail::completion<observe_signature>>(std::move(done));
   asio::dispatch(impl->executor(), [impl, key = std::move(key), o, shared_done]() mutable {
     if (impl->is_ketama()) {
       impl->set_last_failure_detail("memcached buckets have no replicas to observe");
-      return std::move(*shared_done)(make_error_code(client_errc::feature_not_available), {});
+      return std::move(*shared_done)(make_error_code(couchkv::client_errc::feature_not_available), {});
     }
     // The master always; every replica the current map has (none known yet: the master only,
     // and execute() waits for the map).
@@ -214,7 +213,7 @@ void async_bucket::start_observe(impl_ptr impl, std::string key, common_options 
           auto it = entries ? std::find_if(entries->begin(), entries->end(), [&](const auto& x) { return x.key == round->key; })
                             : decltype(entries->begin()){};
           if (!entries || it == entries->end()) {
-            e = make_error_code(client_errc::invalid_payload);
+            e = make_error_code(protocol::client_errc::invalid_payload);
           } else {
             round->answers.emplace_back(slot, observe_node_result{ctx.endpoint, slot == 0,
                                                                   static_cast<observe_key_state>(it->state), it->cas});
@@ -257,7 +256,7 @@ std::error_code parse_stats(protocol::bytes_view packets, std::map<std::string, 
 {
   while (!packets.empty()) {
     auto d = protocol::decode_packet(packets);
-    if (d.state != protocol::decode_state::complete) return make_error_code(client_errc::invalid_payload);
+    if (d.state != protocol::decode_state::complete) return make_error_code(protocol::client_errc::invalid_payload);
     out[std::string(protocol::as_string_view(d.packet.key))] = std::string(protocol::as_string_view(d.packet.value));
     packets = packets.subspan(d.consumed);
   }
@@ -268,13 +267,13 @@ std::error_code parse_stats(protocol::bytes_view packets, std::map<std::string, 
 
 void async_bucket::start_stats(impl_ptr impl, std::string group, common_options o, detail::completion<stats_signature> done)
 {
-  if (!impl) return std::move(done)(make_error_code(client_errc::not_connected), {});
-  if (group.size() > 250) return std::move(done)(make_error_code(client_errc::invalid_argument), {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (group.size() > 250) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   auto shared_done = std::make_shared<detail::completion<stats_signature>>(std::move(done));
   asio::dispatch(impl->executor(), [impl, group = std::move(group), o, shared_done]() mutable {
     // Every KV node of the current config (or every memcached:// server), addressed directly.
     auto targets = impl->kv_nodes();
-    if (targets.empty()) return std::move(*shared_done)(make_error_code(client_errc::no_node_for_vbucket), {});
+    if (targets.empty()) return std::move(*shared_done)(make_error_code(couchkv::client_errc::no_node_for_vbucket), {});
     auto round = std::make_shared<stats_round>();
     round->pending = targets.size();
     round->done = [shared_done](std::error_code ec, stats_result r) { std::move(*shared_done)(ec, std::move(r)); };

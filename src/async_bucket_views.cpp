@@ -1,16 +1,15 @@
 // async_bucket: views and design documents.
 #include "view_ops.hpp"
-#include "views/json_text.hpp"
+#include <couchkv/views/json_text.hpp>
 
 #include <couchkv/async_bucket.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 
 #include <nlohmann/json.hpp>
 
 namespace couchkv {
 
 using detail::bucket_impl;
-using protocol::client_errc;
 
 namespace {
 
@@ -72,7 +71,7 @@ std::shared_ptr<detail::completion<Sig>> share(detail::completion<Sig> c)
 
 void async_bucket::start_query(impl_ptr impl, view_query q, view_options o, detail::completion<view_signature> done)
 {
-  if (!impl) return std::move(done)(make_error_code(client_errc::not_connected), {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
   auto d = share(std::move(done));
   detail::run_view_query(impl, std::move(q), o, nullptr, [impl, d](std::error_code ec, view_result r, std::string detail) {
     if (ec) remember(*impl, std::move(detail));
@@ -83,8 +82,8 @@ void async_bucket::start_query(impl_ptr impl, view_query q, view_options o, deta
 void async_bucket::start_query_stream(impl_ptr impl, view_query q, view_row_handler h, view_options o,
                                       detail::completion<view_stream_signature> done)
 {
-  if (!impl) return std::move(done)(make_error_code(client_errc::not_connected), {});
-  if (!h) return std::move(done)(make_error_code(client_errc::invalid_argument), {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (!h) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   auto d = share(std::move(done));
   detail::run_view_query(impl, std::move(q), o, std::move(h), [impl, d](std::error_code ec, view_result r, std::string detail) {
     if (ec) remember(*impl, std::move(detail));
@@ -95,7 +94,7 @@ void async_bucket::start_query_stream(impl_ptr impl, view_query q, view_row_hand
 void async_bucket::start_get_design_document(impl_ptr impl, std::string name, view_options o,
                                              detail::completion<design_document_signature> done)
 {
-  if (!impl) return std::move(done)(make_error_code(client_errc::not_connected), {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
   name = strip_design_prefix(std::move(name));
   if (name.empty()) return std::move(done)(make_error_code(view_errc::invalid_argument), {});
   auto d = share(std::move(done));
@@ -114,7 +113,7 @@ void async_bucket::start_get_design_document(impl_ptr impl, std::string name, vi
 void async_bucket::start_upsert_design_document(impl_ptr impl, design_document doc, view_options o,
                                                 detail::completion<design_ack_signature> done)
 {
-  if (!impl) return std::move(done)(make_error_code(client_errc::not_connected), {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
   doc.name = strip_design_prefix(std::move(doc.name));
   if (doc.name.empty()) return std::move(done)(make_error_code(view_errc::invalid_argument), {});
   auto d = share(std::move(done));
@@ -131,7 +130,7 @@ void async_bucket::start_upsert_design_document(impl_ptr impl, design_document d
 void async_bucket::start_remove_design_document(impl_ptr impl, std::string name, view_options o,
                                                 detail::completion<design_ack_signature> done)
 {
-  if (!impl) return std::move(done)(make_error_code(client_errc::not_connected), {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
   name = strip_design_prefix(std::move(name));
   if (name.empty()) return std::move(done)(make_error_code(view_errc::invalid_argument), {});
   auto d = share(std::move(done));
@@ -145,7 +144,7 @@ void async_bucket::start_remove_design_document(impl_ptr impl, std::string name,
 void async_bucket::start_list_design_documents(impl_ptr impl, view_options o,
                                                detail::completion<design_documents_signature> done)
 {
-  if (!impl) return std::move(done)(make_error_code(client_errc::not_connected), {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
   auto d = share(std::move(done));
   std::string target = "/pools/default/buckets/";
   views::append_percent_encoded(target, impl->name());
@@ -182,7 +181,7 @@ void async_bucket::start_list_design_documents(impl_ptr impl, view_options o,
 void async_bucket::start_publish_design_document(impl_ptr impl, std::string name, view_options o,
                                                  detail::completion<design_ack_signature> done)
 {
-  if (!impl) return std::move(done)(make_error_code(client_errc::not_connected), {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
   name = strip_design_prefix(std::move(name));
   if (name.starts_with("dev_")) name.erase(0, 4);
   if (name.empty()) return std::move(done)(make_error_code(view_errc::invalid_argument), {});

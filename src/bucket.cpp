@@ -1,5 +1,5 @@
 #include <couchkv/bucket.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>

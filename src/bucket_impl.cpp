@@ -2,7 +2,7 @@
 
 #include <couchkv/io/executor.hpp>
 
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/protocol/request.hpp>
 
 #include <boost/asio/bind_executor.hpp>
@@ -14,7 +14,6 @@
 
 namespace couchkv::detail {
 
-using protocol::client_errc;
 using protocol::status;
 
 namespace {
@@ -176,7 +175,7 @@ void bucket_impl::open(std::function<void(std::error_code, std::string)> done)
 {
   auto shared_done = std::make_shared<std::function<void(std::error_code, std::string)>>(std::move(done));
   asio::dispatch(strand_, [self = shared_from_this(), shared_done] {
-    self->try_bootstrap(0, shared_done, client_errc::connection_failed, "no endpoint");
+    self->try_bootstrap(0, shared_done, protocol::client_errc::connection_failed, "no endpoint");
   });
 }
 
@@ -196,8 +195,8 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
     if (ec) {
       auto detail = host + ":" + std::to_string(port) + ": " + c->last_error_detail();
       // Credentials and bucket errors are the same on every node: do not try the others.
-      if (ec == errc::authentication_failure || ec == client_errc::bucket_not_found ||
-          ec == client_errc::sasl_no_common_mechanism) {
+      if (ec == errc::authentication_failure || ec == protocol::client_errc::bucket_not_found ||
+          ec == protocol::client_errc::sasl_no_common_mechanism) {
         (*done)(ec, detail);
         return;
       }
@@ -218,13 +217,13 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
     const auto& boot = c->bootstrap();
     self->error_map_ = boot.error_map;
     if (!boot.config_json) {
-      (*done)(client_errc::feature_not_available,
+      (*done)(couchkv::client_errc::feature_not_available,
               host + ":" + std::to_string(port) + " gave no cluster config (not a Couchbase node?)");
       return;
     }
     auto r = self->tracker_.offer(*boot.config_json, host);
     if (r.status != topology::config_tracker::outcome::applied) {
-      (*done)(client_errc::config_rejected, r.error.message());
+      (*done)(couchkv::client_errc::config_rejected, r.error.message());
       return;
     }
     auto cfg = self->tracker_.current();
@@ -264,16 +263,16 @@ void bucket_impl::try_http_bootstrap(std::size_t index,
           return;
         }
         if (r.status == 404) {
-          (*done)(client_errc::bucket_not_found, where + " (HTTP): no bucket \"" + self->settings_.bucket + "\"");
+          (*done)(protocol::client_errc::bucket_not_found, where + " (HTTP): no bucket \"" + self->settings_.bucket + "\"");
           return;
         }
         if (r.status != 200) {
-          return self->try_bootstrap(index + 1, done, client_errc::unexpected_response,
+          return self->try_bootstrap(index + 1, done, protocol::client_errc::unexpected_response,
                                      where + " (HTTP): status " + std::to_string(r.status));
         }
         auto offered = self->tracker_.offer(r.body, ep.host);
         if (offered.status != topology::config_tracker::outcome::applied) {
-          (*done)(client_errc::config_rejected, where + " (HTTP): " + offered.error.message());
+          (*done)(couchkv::client_errc::config_rejected, where + " (HTTP): " + offered.error.message());
           return;
         }
         self->http_mode_ = true;
@@ -483,7 +482,7 @@ void bucket_impl::execute(std::shared_ptr<bucket_op> o)
 
 void bucket_impl::attempt(std::shared_ptr<op> o)
 {
-  if (closed_) return finish(o, client_errc::cancelled, {});
+  if (closed_) return finish(o, protocol::client_errc::cancelled, {});
   // The time left, for a retry decision only: the clock is not read on the common path.
   auto remaining = [&o] { return std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now()); };
   std::size_t node = 0;
@@ -499,11 +498,11 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
     if (!cfg || !cfg->vbmap) return retry(o, {true, retry_reason::no_config, std::chrono::milliseconds(5)}, {});
     vb = topology::vbucket_of(o->spec.key, cfg->vbmap->num_vbuckets());
     std::size_t replica = o->spec.where == target::replica ? o->spec.replica_index : 0;
-    if (replica > cfg->num_replicas()) return finish(o, client_errc::invalid_argument, {});
+    if (replica > cfg->num_replicas()) return finish(o, protocol::client_errc::invalid_argument, {});
     int n = topology::node_for_vbucket(*cfg->vbmap, vb, replica);
     if (n < 0) {
       auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining());
-      return retry(o, d, o->spec.where == target::replica ? make_error_code(client_errc::no_node_for_vbucket) : std::error_code{});
+      return retry(o, d, o->spec.where == target::replica ? make_error_code(couchkv::client_errc::no_node_for_vbucket) : std::error_code{});
     }
     node = static_cast<std::size_t>(n);
   }
@@ -532,20 +531,20 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
 [[gnu::always_inline]] inline void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, io::kv_response&& r)
 {
   auto left = [&o] { return std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now()); };
-  if (ec == client_errc::not_connected || ec == client_errc::queue_full) {
-    return not_sent(o, ec == client_errc::not_connected);
+  if (ec == protocol::client_errc::not_connected || ec == protocol::client_errc::queue_full) {
+    return not_sent(o, ec == protocol::client_errc::not_connected);
   }
-  if (ec == client_errc::connection_closed) {
+  if (ec == protocol::client_errc::connection_closed) {
     auto d = decide_retry(o->spec.op, {attempt_failure::connection_lost, status::success, false},
                           o->attempts, left());
     if (!d.retry && protocol::is_mutation(o->spec.op)) {
       // It may have been applied: report that, not a retry.
       o->last_reason = retry_reason::connection_lost;
-      return finish(o, client_errc::connection_closed, {});
+      return finish(o, protocol::client_errc::connection_closed, {});
     }
     return retry(o, d, {});
   }
-  if (ec == client_errc::timeout) {
+  if (ec == protocol::client_errc::timeout) {
     return finish(o, timeout_error(o->spec.op, true), {});
   }
   if (ec) return finish(o, ec, {});

@@ -1,7 +1,7 @@
 #include "bucket_impl.hpp"
 
 #include <couchkv/cluster.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 
 #include <mutex>
 

@@ -1,6 +1,6 @@
 #include "durability.hpp"
 
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/protocol/observe.hpp>
 #include <couchkv/protocol/request.hpp>
 
@@ -11,7 +11,6 @@
 
 namespace couchkv::detail {
 
-using protocol::client_errc;
 using protocol::opcode;
 using protocol::status;
 
@@ -33,13 +32,13 @@ std::error_code resolve(const vbucket_placement& p, int persist_to, int replicat
   if (out.replicate_to > configured || out.persist_to > configured + 1) {
     detail = "persist_to=" + std::to_string(out.persist_to) + " replicate_to=" + std::to_string(out.replicate_to) +
              " but the bucket has " + std::to_string(configured) + " replica(s)";
-    return make_error_code(client_errc::durability_impossible);
+    return make_error_code(couchkv::client_errc::durability_impossible);
   }
   if (out.replicate_to > available || out.persist_to > available + 1 || p.active < 0) {
     detail = "persist_to=" + std::to_string(out.persist_to) + " replicate_to=" + std::to_string(out.replicate_to) +
              " but vBucket " + std::to_string(p.vbucket) + " has " + std::to_string(available) +
              " replica(s) in the current map" + (p.active < 0 ? " and no active node" : "");
-    return make_error_code(client_errc::durability_impossible);
+    return make_error_code(couchkv::client_errc::durability_impossible);
   }
   return {};
 }
@@ -97,7 +96,7 @@ struct endure_op : std::enable_shared_from_this<endure_op> {
     if (finished) return;
     auto placement = impl->placement_of(spec.key);
     if (!placement) {
-      if (impl->is_ketama()) return finish(make_error_code(client_errc::feature_not_available), "memcached buckets have no replicas to observe");
+      if (impl->is_ketama()) return finish(make_error_code(couchkv::client_errc::feature_not_available), "memcached buckets have no replicas to observe");
       return next_round("no cluster map yet");
     }
     std::string why;
@@ -165,7 +164,7 @@ struct endure_op : std::enable_shared_from_this<endure_op> {
       if (o->failed_over) {
         // The vBucket changed hands: only what it had under our UUID survived.
         if (o->old_seqno < spec.token->seqno) {
-          rs.fatal = make_error_code(client_errc::durability_mutation_lost);
+          rs.fatal = make_error_code(couchkv::client_errc::durability_mutation_lost);
           rs.fatal_detail = who + " reports a failover: seqno " + std::to_string(spec.token->seqno) +
                             " is beyond the last seqno kept under the old vBucket UUID (" + std::to_string(o->old_seqno) + ")";
           return;
@@ -192,7 +191,7 @@ struct endure_op : std::enable_shared_from_this<endure_op> {
         if (it->state == ks::found || it->state == ks::persisted) {
           if (!cas_ok) {
             if (master) {
-              rs.fatal = make_error_code(client_errc::durability_mutation_replaced);
+              rs.fatal = make_error_code(couchkv::client_errc::durability_mutation_replaced);
               rs.fatal_detail = who + " holds CAS " + std::to_string(it->cas) + ", not " + std::to_string(spec.cas);
             }
             return; // a replica with another CAS does not hold this mutation (yet)
@@ -200,7 +199,7 @@ struct endure_op : std::enable_shared_from_this<endure_op> {
           in_memory = true;
           on_disk = it->state == ks::persisted;
         } else if (master) {
-          rs.fatal = make_error_code(client_errc::document_not_found_on_master);
+          rs.fatal = make_error_code(couchkv::client_errc::document_not_found_on_master);
           rs.fatal_detail = who + " does not hold the document";
           return;
         }
@@ -234,7 +233,7 @@ struct endure_op : std::enable_shared_from_this<endure_op> {
   void next_round(const std::string& last_error)
   {
     if (io::clock::now() + interval >= deadline) {
-      return finish(make_error_code(client_errc::durability_timeout),
+      return finish(make_error_code(couchkv::client_errc::durability_timeout),
                     "timed out after " + std::to_string(spec.timeout.count()) + " ms" +
                         (last_error.empty() ? std::string{} : " (last node error: " + last_error + ")"));
     }
@@ -256,7 +255,7 @@ std::error_code durability_possible(const bucket_impl& impl, std::string_view ke
 {
   if (impl.is_ketama()) {
     detail = "memcached buckets have no replicas to observe";
-    return make_error_code(client_errc::feature_not_available);
+    return make_error_code(couchkv::client_errc::feature_not_available);
   }
   auto p = impl.placement_of(key);
   if (!p) return {}; // no map yet: the poll decides once one arrives
@@ -271,7 +270,7 @@ void start_endure(const std::shared_ptr<bucket_impl>& impl, endure_spec spec, en
       durability_outcome o;
       o.met = false;
       o.detail = "neither persist_to nor replicate_to requested";
-      return done(make_error_code(client_errc::invalid_argument), o);
+      return done(make_error_code(protocol::client_errc::invalid_argument), o);
     }
     auto op = std::make_shared<endure_op>(impl, std::move(spec), std::move(done));
     op->round();

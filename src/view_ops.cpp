@@ -1,8 +1,8 @@
 #include "view_ops.hpp"
 
-#include "views/row_parser.hpp"
+#include <couchkv/views/row_parser.hpp>
 
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/protocol/request.hpp>
 
 #include <boost/asio/bind_executor.hpp>
@@ -12,15 +12,14 @@
 
 namespace couchkv::detail {
 
-using protocol::client_errc;
 
 namespace {
 
 // Failures where nothing reached the caller and another node may do better.
 bool try_elsewhere(std::error_code ec)
 {
-  return ec == client_errc::connection_failed || ec == client_errc::not_connected ||
-         ec == client_errc::connection_closed || ec == client_errc::handshake_failed;
+  return ec == protocol::client_errc::connection_failed || ec == protocol::client_errc::not_connected ||
+         ec == protocol::client_errc::connection_closed || ec == protocol::client_errc::handshake_failed;
 }
 
 std::string endpoint_name(const std::pair<std::string, std::uint16_t>& ep)
@@ -65,7 +64,7 @@ struct view_query_op : std::enable_shared_from_this<view_query_op> {
   {
     endpoints = impl->http_endpoints(bucket_impl::http_service::views);
     if (endpoints.empty()) {
-      return finish(make_error_code(client_errc::feature_not_available), "no node of the cluster runs the views service");
+      return finish(make_error_code(couchkv::client_errc::feature_not_available), "no node of the cluster runs the views service");
     }
     first = impl->next_http_index();
     try_node();
@@ -227,7 +226,7 @@ struct http_op : std::enable_shared_from_this<http_op> {
       io::http_response r;
       r.detail = svc == bucket_impl::http_service::views ? "no node of the cluster runs the views service"
                                                         : "no node of the cluster has a management port";
-      return done(make_error_code(client_errc::feature_not_available), std::move(r));
+      return done(make_error_code(couchkv::client_errc::feature_not_available), std::move(r));
     }
     first = impl->next_http_index();
     try_node();
@@ -258,7 +257,7 @@ void run_view_query(const std::shared_ptr<bucket_impl>& impl, view_query q, view
     auto enc = q.encode(impl->name());
     if (!enc) return done(enc.error.ec, {}, enc.error.detail);
     if (impl->is_ketama()) {
-      return done(make_error_code(client_errc::feature_not_available), {}, "memcached buckets have no views");
+      return done(make_error_code(couchkv::client_errc::feature_not_available), {}, "memcached buckets have no views");
     }
     auto op = std::make_shared<view_query_op>(std::move(q));
     op->impl = impl;

@@ -1,5 +1,6 @@
 // Operation results. Plain values: they own their bytes (the connection's read buffer is reused).
 #pragma once
+#include <couchkv/errors.hpp>
 #include <couchkv/retry_reason.hpp>
 #include <couchkv/transcoder.hpp>
 

@@ -1,6 +1,6 @@
 // Links the combined couchkv::couchkv archive.
 #include <couchkv/protocol/decoder.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/protocol/request.hpp>
 #include <couchkv/version.hpp>
 

@@ -2,7 +2,7 @@
 // misbehave. Every operation must complete exactly once.
 #include "io_test_support.hpp"
 
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp> // the conditions the results are compared with
 #include <couchkv/protocol/request.hpp>
 #include <couchkv/protocol/response.hpp>
 

@@ -22,7 +22,6 @@
 
 using namespace couchkv;
 using namespace couchkv::test;
-using protocol::client_errc;
 using protocol::status;
 using tcp = boost::asio::ip::tcp;
 
@@ -465,7 +464,7 @@ TEST(node_pool_fake_peer, new_operations_avoid_the_busy_connection)
   EXPECT_EQ(st.connections[1 - busy].routed, 50u);
   EXPECT_EQ(st.connections[1 - busy].succeeded, 50u);
   p->close(); // the stalled one was written: it may have run
-  EXPECT_EQ(stalled.get().first, client_errc::connection_closed);
+  EXPECT_EQ(stalled.get().first, protocol::client_errc::connection_closed);
 }
 
 TEST(node_pool_fake_peer, queue_full_when_every_connection_is_at_max_in_flight)
@@ -478,12 +477,12 @@ TEST(node_pool_fake_peer, queue_full_when_every_connection_is_at_max_in_flight)
   ASSERT_TRUE(eventually([&] { return p->stats().open_connections == 2; }));
   std::vector<std::future<result>> stalled;
   for (int i = 0; i < 4; ++i) stalled.push_back(submit(*p, get_packet("stall-" + std::to_string(i)), std::chrono::seconds(20)));
-  EXPECT_EQ(run(*p, get_packet("one-more")).first, client_errc::queue_full);
+  EXPECT_EQ(run(*p, get_packet("one-more")).first, protocol::client_errc::queue_full);
   auto st = p->stats();
   EXPECT_EQ(st.connections[0].in_flight, 2u); // the four were spread two and two
   EXPECT_EQ(st.connections[1].in_flight, 2u);
   p->close();
-  for (auto& f : stalled) EXPECT_EQ(f.get().first, client_errc::connection_closed);
+  for (auto& f : stalled) EXPECT_EQ(f.get().first, protocol::client_errc::connection_closed);
 }
 
 TEST(node_pool_fake_peer, close_gracefully_lets_in_flight_operations_finish)
@@ -505,7 +504,7 @@ TEST(node_pool_fake_peer, close_gracefully_lets_in_flight_operations_finish)
     closed.set_value(ok.load());
   });
   auto [ec, r] = run(*p, get_packet("late"));
-  EXPECT_EQ(ec, client_errc::not_connected); // no new operations once closing
+  EXPECT_EQ(ec, protocol::client_errc::not_connected); // no new operations once closing
   auto f = closed.get_future();
   ASSERT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(f.get(), n);
@@ -534,10 +533,10 @@ TEST(node_pool_fake_peer, close_fails_every_pending_operation_once_and_stops_rec
   p->close();
   for (auto& f : ops) {
     auto ec = f.get().first;
-    EXPECT_TRUE(ec == client_errc::connection_closed || ec == client_errc::not_connected) << ec.message();
+    EXPECT_TRUE(ec == protocol::client_errc::connection_closed || ec == protocol::client_errc::not_connected) << ec.message();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5)); // not their deadlines
-  EXPECT_EQ(run(*p, get_packet("x")).first, client_errc::not_connected);
+  EXPECT_EQ(run(*p, get_packet("x")).first, protocol::client_errc::not_connected);
   EXPECT_EQ(p->stats().open_connections, 0u);
   EXPECT_EQ(node.accepted(), 2);
 }
@@ -576,7 +575,7 @@ TEST(node_pool_fake_peer, server_requests_opened_and_lost_connections_are_forwar
   EXPECT_EQ(pushed.get_future().get(), static_cast<std::uint8_t>(protocol::server_opcode::clustermap_change_notification));
 
   node.drop_all();
-  EXPECT_EQ(lost.get_future().get(), client_errc::connection_closed);
+  EXPECT_EQ(lost.get_future().get(), protocol::client_errc::connection_closed);
   ASSERT_TRUE(eventually([&] { return p->stats().reconnects == 1 && p->stats().open_connections == 1; }));
   EXPECT_TRUE(eventually([&] { return opens.load() == 2; })); // the replacement is announced too
   EXPECT_FALSE(run(*p, get_packet("again")).first);
@@ -592,31 +591,31 @@ TEST(node_pool_no_server, fails_fast_or_waits_until_the_deadline_and_honours_can
   auto s = fake_pool(port, 2);
   s.wait_for_connection = false;
   auto before = io::node_pool::create(t.io.get_executor(), s);
-  EXPECT_EQ(run(*before, get_packet("x")).first, client_errc::not_connected); // not started
+  EXPECT_EQ(run(*before, get_packet("x")).first, protocol::client_errc::not_connected); // not started
 
   std::error_code ec;
   auto fast = start(t, s, &ec);
-  EXPECT_EQ(ec, client_errc::connection_failed); // every first attempt failed
-  EXPECT_EQ(run(*fast, get_packet("x")).first, client_errc::not_connected);
+  EXPECT_EQ(ec, protocol::client_errc::connection_failed); // every first attempt failed
+  EXPECT_EQ(run(*fast, get_packet("x")).first, protocol::client_errc::not_connected);
   EXPECT_GE(fast->stats().connect_failures, 2u);
   fast->close();
 
   s.wait_for_connection = true;
   auto waiting = start(t, s, &ec);
-  EXPECT_EQ(ec, client_errc::connection_failed);
+  EXPECT_EQ(ec, protocol::client_errc::connection_failed);
   auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(run(*waiting, get_packet("x"), std::chrono::milliseconds(150)).first, client_errc::timeout);
+  EXPECT_EQ(run(*waiting, get_packet("x"), std::chrono::milliseconds(150)).first, protocol::client_errc::timeout);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(150));
 
   // Waiting is bounded by max_connection_wait as well as by the deadline; 0 turns it off.
   s.max_connection_wait = std::chrono::milliseconds(0);
   auto no_wait = start(t, s, &ec);
-  EXPECT_EQ(run(*no_wait, get_packet("x"), std::chrono::seconds(30)).first, client_errc::not_connected);
+  EXPECT_EQ(run(*no_wait, get_packet("x"), std::chrono::seconds(30)).first, protocol::client_errc::not_connected);
   no_wait->close();
   s.max_connection_wait = std::chrono::milliseconds(100);
   auto short_wait = start(t, s, &ec);
   t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(run(*short_wait, get_packet("x"), std::chrono::seconds(30)).first, client_errc::timeout);
+  EXPECT_EQ(run(*short_wait, get_packet("x"), std::chrono::seconds(30)).first, protocol::client_errc::timeout);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   short_wait->close();
 
@@ -628,12 +627,12 @@ TEST(node_pool_no_server, fails_fast_or_waits_until_the_deadline_and_honours_can
                          }));
   ASSERT_TRUE(eventually([&] { return waiting->stats().waiting == 1; }));
   asio::post(waiting->get_executor(), [&] { signal.emit(asio::cancellation_type::terminal); });
-  EXPECT_EQ(cancelled.get_future().get(), client_errc::cancelled);
+  EXPECT_EQ(cancelled.get_future().get(), protocol::client_errc::cancelled);
 
   auto parked = submit(*waiting, get_packet("z"), std::chrono::seconds(30));
   ASSERT_TRUE(eventually([&] { return waiting->stats().waiting == 1; }));
   waiting->close(); // waiting operations were never sent
-  EXPECT_EQ(parked.get().first, client_errc::not_connected);
+  EXPECT_EQ(parked.get().first, protocol::client_errc::not_connected);
   EXPECT_EQ(waiting->stats().waiting, 0u);
 }
 
@@ -645,7 +644,7 @@ TEST(node_pool_no_server, reconnect_attempts_back_off)
   auto t0 = std::chrono::steady_clock::now();
   std::error_code ec;
   auto p = start(t, s, &ec);
-  EXPECT_EQ(ec, client_errc::connection_failed);
+  EXPECT_EQ(ec, protocol::client_errc::connection_failed);
   // The first attempt, then retries after at least 50, 100 and 200 ms (nominal 100, 200, 400,
   // shortened by at most half by the jitter): a busy loop would get there at once.
   ASSERT_TRUE(eventually([&] { return p->stats().connect_failures >= 4; }));

@@ -1,11 +1,13 @@
-// Compile check: every public header on its own terms, in a translation unit of a user's program.
-// Asio is compiled once inside couchkv::io (separate compilation); a public header that pulls in
-// Asio's implementation (boost/asio/impl/src.hpp) would compile it again in every user's TU and
-// clash at link time. Built as an object library by tests-facade-more.cmake: a leak fails the build.
+// Compile check: every public header on its own terms, in a translation unit of a user's program,
+// built as a user builds it (tests/src/CMakeLists.txt): a leak fails the build. Asio is compiled
+// once inside couchkv::io (separate compilation, with defines private to couchkv's own targets);
+// a public header that pulls in Asio's implementation (boost/asio/impl/src.hpp) would compile it
+// again in every user's TU and clash at link time, and a user must not need couchkv's defines.
 #include <couchkv/async_bucket.hpp>
 #include <couchkv/bucket.hpp>
 #include <couchkv/cluster.hpp>
 #include <couchkv/completion.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/options.hpp>
 #include <couchkv/results.hpp>
 #include <couchkv/retry_reason.hpp>
@@ -22,8 +24,8 @@
 #ifdef BOOST_BEAST_SRC_HPP
 #error "a public couchkv header includes <boost/beast/src.hpp>: Beast must be compiled only inside couchkv::io"
 #endif
-#ifndef BOOST_ASIO_SEPARATE_COMPILATION
-#error "couchkv::io must export BOOST_ASIO_SEPARATE_COMPILATION to its users"
+#ifdef BOOST_ASIO_SEPARATE_COMPILATION
+#error "couchkv must not force BOOST_ASIO_SEPARATE_COMPILATION on its users: keep it private"
 #endif
 
 namespace {

@@ -1,7 +1,7 @@
 // The facade end to end: against the mock cluster (Couchbase semantics, routing, retries, failover)
 // and against real memcached processes (memcached-bucket mode).
 #include <couchkv/cluster.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/topology/config.hpp>
 #include <couchkv/topology/routing.hpp>
 #include <couchkv_mock/cluster.hpp>
@@ -17,6 +17,7 @@
 #include <async_test_support.hpp>
 #include <gtest/gtest.h>
 #include <memcached_server.hpp>
+#include <mock_bucket.hpp>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -31,19 +32,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct mock_fixture {
-  explicit mock_fixture(mock::cluster_options o = {}, cluster_options co = {}) : mock(std::move(o))
+struct mock_fixture : test::mock_bucket {
+  explicit mock_fixture(mock::cluster_options o = {}, cluster_options co = {})
+      : mock_bucket(std::move(o), default_options, co)
   {
-    mock.start();
-    c.emplace(t.io.get_executor(), mock.connection_string() + "?kv_timeout=2s&config_poll_interval=100ms",
-              credentials{"default", "password"}, co);
-    bucket = c->open_bucket().get();
   }
-  ~mock_fixture() { bucket.close(); }
-  mock::cluster mock;
-  io_thread t;
-  std::optional<cluster> c;
-  async_bucket bucket;
 };
 
 } // namespace

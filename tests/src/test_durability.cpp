@@ -2,7 +2,7 @@
 // sets: observe-based (persist_to / replicate_to, endure) by seqno and by CAS, every failure the
 // issue names, failover mid-poll, and synchronous durability (durability frames).
 #include <couchkv/cluster.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/topology/config.hpp>
 #include <couchkv/topology/routing.hpp>
 #include <couchkv_mock/cluster.hpp>
@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <async_test_support.hpp>
+#include <mock_bucket.hpp>
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -19,31 +20,20 @@ using namespace couchkv;
 using couchkv::test::io_thread;
 using couchkv::test::error_of;
 using namespace std::chrono_literals;
-using protocol::client_errc;
 
 namespace {
 
 mock::cluster_options options(std::uint32_t nodes, std::uint32_t replicas, std::chrono::milliseconds replication,
                               std::chrono::milliseconds persistence)
 {
-  mock::cluster_options o;
-  o.nodes = nodes;
-  o.vbuckets = 64;
-  o.buckets[0].replicas = replicas;
-  o.replication_delay = replication;
-  o.persistence_delay = persistence;
-  return o;
+  return test::mock_options(nodes, replicas, 64, replication, persistence);
 }
 
-struct fixture {
-  explicit fixture(mock::cluster_options o, std::string extra = {}) : mock(std::move(o))
+struct fixture : test::mock_bucket {
+  explicit fixture(mock::cluster_options o, const std::string& extra = {})
+      : mock_bucket(std::move(o), "?kv_timeout=3s&config_poll_interval=50ms" + extra)
   {
-    mock.start();
-    c.emplace(t.io.get_executor(), mock.connection_string() + "?kv_timeout=3s&config_poll_interval=50ms" + extra,
-              credentials{"default", "password"});
-    bucket = c->open_bucket().get();
   }
-  ~fixture() { bucket.close(); }
 
   // The mock node that is active for key's vBucket now (from the mock's own config).
   int active_node(const std::string& key) const
@@ -53,11 +43,6 @@ struct fixture {
     auto vb = topology::vbucket_of(key, cfg->vbmap->num_vbuckets());
     return topology::node_for_vbucket(*cfg->vbmap, vb, 0);
   }
-
-  mock::cluster mock;
-  io_thread t;
-  std::optional<cluster> c;
-  async_bucket bucket;
 };
 
 // Runs f, expecting a durability_error; returns it.
@@ -115,7 +100,7 @@ TEST(durability, timeout_keeps_the_mutation_and_says_what_was_met)
   auto e = durability_failure(
       [&] { f.bucket.upsert("slow", R"({"x":1})", {.persist_to = 1, .replicate_to = 1, .durability_timeout = 300ms}).get(); });
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), client_errc::durability_timeout);
+  EXPECT_EQ(e->code(), couchkv::client_errc::durability_timeout);
   EXPECT_EQ(e->code(), errc::durability_ambiguous);
   EXPECT_NE(e->cas(), 0u);
   EXPECT_TRUE(e->token());
@@ -132,7 +117,7 @@ TEST(durability, impossible_requests_fail_fast_and_write_nothing)
 {
   fixture f(options(3, 1, 0ms, 0ms));
   auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(error_of([&] { f.bucket.upsert("imp", "{}", {.replicate_to = 2}).get(); }), client_errc::durability_impossible);
+  EXPECT_EQ(error_of([&] { f.bucket.upsert("imp", "{}", {.replicate_to = 2}).get(); }), couchkv::client_errc::durability_impossible);
   EXPECT_EQ(error_of([&] { f.bucket.upsert("imp", "{}", {.persist_to = 3}).get(); }), errc::durability_impossible);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   EXPECT_EQ(error_of([&] { f.bucket.get("imp").get(); }), errc::document_not_found);
@@ -148,7 +133,7 @@ TEST(durability, too_few_replicas_in_the_current_map_is_impossible)
   // Wait for the client to see the new map.
   for (int i = 0; i < 100; ++i) {
     auto ec = error_of([&] { f.bucket.upsert("few", "{}", {.replicate_to = 1}).get(); });
-    if (ec == client_errc::durability_impossible) return;
+    if (ec == couchkv::client_errc::durability_impossible) return;
     std::this_thread::sleep_for(20ms);
   }
   ADD_FAILURE() << "replicate_to=1 never became impossible after the failover";
@@ -167,7 +152,7 @@ TEST(durability, cas_mode_observe_when_tokens_are_off)
   auto newer = f.bucket.upsert("cas::1", R"({"a":2})").get();
   auto e = durability_failure([&] { f.bucket.endure("cas::1", m.cas, {.persist_to = 1, .timeout = 2s}).get(); });
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), client_errc::durability_mutation_replaced);
+  EXPECT_EQ(e->code(), couchkv::client_errc::durability_mutation_replaced);
   EXPECT_NE(newer.cas, m.cas);
 
   // Removal: check_removed waits until the master and replica no longer hold it.
@@ -190,7 +175,7 @@ TEST(durability, failover_before_replication_loses_the_mutation)
   f.mock.failover(static_cast<std::uint32_t>(f.active_node(key)));
   auto e = durability_failure([&] { fut.get(); });
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->code(), client_errc::durability_mutation_lost) << e->outcome().detail;
+  EXPECT_EQ(e->code(), couchkv::client_errc::durability_mutation_lost) << e->outcome().detail;
   EXPECT_NE(e->outcome().detail.find("failover"), std::string::npos) << e->outcome().detail;
 }
 

@@ -2,7 +2,7 @@
 // then replaces CCCP: the client learns about failovers from the stream alone, before any
 // NOT_MY_VBUCKET, and follows the stream to another node when its node stops.
 #include <couchkv/cluster.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv_mock/cluster.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>

@@ -1,6 +1,6 @@
 #include "retry.hpp"
 
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 
 #include <gtest/gtest.h>
 

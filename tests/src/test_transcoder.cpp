@@ -1,4 +1,4 @@
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/transcoder.hpp>
 
 #include <gtest/gtest.h>

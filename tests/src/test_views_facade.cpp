@@ -2,7 +2,7 @@
 // of query parameter changing results as the server's would, include_docs, streaming, errors and
 // node failure mid-query.
 #include <couchkv/cluster.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 #include <couchkv/topology/config.hpp>
 #include <couchkv_mock/cluster.hpp>
 
@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <async_test_support.hpp>
+#include <mock_bucket.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -19,7 +20,6 @@ using namespace couchkv;
 using couchkv::test::io_thread;
 using couchkv::test::error_of;
 using namespace std::chrono_literals;
-using protocol::client_errc;
 
 namespace {
 
@@ -27,24 +27,12 @@ const char* beer_map = R"(function (doc, meta) { if (doc.type == "beer") { emit(
 const char* brewery_map = R"(function (doc, meta) { if (doc.type == "beer") { emit([doc.brewery, doc.abv], null); } })";
 
 struct views_fixture : ::testing::Test {
-  static mock::cluster_options opts()
-  {
-    mock::cluster_options o;
-    o.nodes = 3;
-    o.vbuckets = 64;
-    return o;
-  }
-  mock::cluster mock{opts()};
-  io_thread t;
-  std::optional<cluster> c;
-  async_bucket bucket;
+  test::mock_bucket f{test::mock_options(3), "?kv_timeout=3s&config_poll_interval=100ms"};
+  mock::cluster& mock = f.mock;
+  async_bucket& bucket = f.bucket;
 
   void SetUp() override
   {
-    mock.start();
-    c.emplace(t.io.get_executor(), mock.connection_string() + "?kv_timeout=3s&config_poll_interval=100ms",
-              credentials{"default", "password"});
-    bucket = c->open_bucket().get();
     // 30 beers from 3 breweries, abv 1..30, and 5 documents that are not beers.
     std::vector<std::pair<std::string, document_value>> docs;
     for (int i = 1; i <= 30; ++i) {
@@ -61,7 +49,6 @@ struct views_fixture : ::testing::Test {
     dd.views["plain"] = {beer_map, std::nullopt};
     EXPECT_EQ(bucket.upsert_design_document(dd).get(), "_design/dev_beers");
   }
-  void TearDown() override { bucket.close(); }
 
   std::vector<std::string> keys_of(const view_result& r)
   {

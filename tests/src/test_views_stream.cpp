@@ -2,7 +2,7 @@
 // so this process's memory is the client's alone: it must stay flat while a body of tens of MB
 // passes through. Then the server dies mid-stream: the query ends with an error, not a hang.
 #include <couchkv/cluster.hpp>
-#include <couchkv/protocol/errors.hpp>
+#include <couchkv/errors.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

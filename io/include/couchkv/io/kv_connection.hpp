@@ -15,7 +15,7 @@
 // more is needed; with several, pass a strand. Every entry point dispatches to that executor, so
 // it may be called from any thread. No mutex.
 #pragma once
-#include <couchkv/io/bootstrap.hpp>
+#include <couchkv/protocol/bootstrap.hpp>
 #include <couchkv/io/handler_allocator.hpp>
 #include <couchkv/io/kv_response.hpp>
 #include <couchkv/protocol/decoder.hpp>
@@ -42,6 +42,12 @@ namespace couchkv::io {
 
 namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
+
+// The handshake is sans-io (protocol/bootstrap.hpp); a connection's settings carry its types.
+using protocol::bootstrap_fsm;
+using protocol::bootstrap_result;
+using protocol::bootstrap_settings;
+using protocol::credentials;
 
 struct kv_request {
   protocol::byte_buffer packet;                 // one complete request; its opaque is overwritten

@@ -1,62 +1,25 @@
-// Error codes, Boost.MySQL style: one enum per source, each with its own std::error_category.
+// The protocol layer's error codes, Boost.MySQL style: one enum per source, each with its own
+// std::error_category.
 //
 //  * protocol::status          -- server KV status; error_code value == wire value (kv_category).
-//  * protocol::client_errc     -- errors detected by the client (codec, connection, timeouts).
-//  * couchkv::errc             -- portable conditions users compare against
-//                                 (ec == couchkv::errc::document_not_found).
+//  * protocol::client_errc     -- errors detected by the client's codec and connection (invalid
+//                                 packets, SASL, timeouts, closed connections).
+//
+// The portable conditions users compare against (couchkv::errc) and the facade's own errors are in
+// couchkv/errors.hpp; the conditions know every code of this file.
 //
 // KV status codes are opcode-dependent in meaning (EXISTS is "document exists" for ADD and
-// "CAS mismatch" for SET/REPLACE/DELETE with a CAS), so the facade maps (opcode, status) to a
-// condition with make_kv_error(), which yields an error_code in kv_category whose default
-// condition already takes the opcode into account.
+// "CAS mismatch" for SET/REPLACE/DELETE with a CAS), so make_kv_error() picks a kv category
+// variant per opcode family (kv_family): value() stays the wire status, the family says how to
+// read it (docs/protocol.md 3.5).
 #pragma once
 #include <couchkv/protocol/opcode.hpp>
 #include <couchkv/protocol/status.hpp>
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
-
-namespace couchkv {
-
-// Portable error conditions.
-enum class errc {
-  document_not_found = 1,
-  document_exists,
-  cas_mismatch,
-  document_locked,
-  document_not_locked,
-  value_too_large,
-  invalid_argument,
-  delta_invalid,
-  not_stored,
-  temporary_failure,
-  timeout,
-  ambiguous_timeout,
-  request_canceled,
-  durability_impossible,
-  durability_ambiguous,
-  durable_write_in_progress,
-  durability_level_not_available,
-  authentication_failure,
-  access_denied,
-  bucket_not_found,
-  unsupported_operation,
-  not_my_vbucket,
-  collection_not_found,
-  scope_not_found,
-  server_internal_error,
-  network_error,
-  decoding_failure,
-  rate_limited,
-  quota_limited,
-};
-
-const std::error_category& condition_category() noexcept;
-std::error_condition make_error_condition(errc e) noexcept;
-
-} // namespace couchkv
-
-template <> struct std::is_error_condition_enum<couchkv::errc> : std::true_type {};
 
 namespace couchkv::protocol {
 
@@ -87,15 +50,6 @@ enum class client_errc {
   unexpected_response,
   invalid_argument,
   bucket_not_found,
-  feature_not_available,
-  no_node_for_vbucket,
-  config_rejected,
-  // client-side durability (observe polling)
-  durability_impossible,       // more nodes asked for than the bucket has or the map holds now
-  durability_mutation_lost,    // a failover rolled the vBucket back past the mutation
-  durability_mutation_replaced, // the document changed again (CAS differs) before it was durable
-  durability_timeout,          // the criteria were not met in time (the mutation itself succeeded)
-  document_not_found_on_master, // observe: the master does not hold the document (any more)
 };
 
 namespace detail {
@@ -106,7 +60,6 @@ public:
   constexpr client_category_impl() noexcept = default;
   const char* name() const noexcept override;
   std::string message(int v) const override;
-  std::error_condition default_error_condition(int v) const noexcept override;
 };
 extern const client_category_impl client_category_instance;
 } // namespace detail
@@ -114,17 +67,30 @@ extern const client_category_impl client_category_instance;
 inline const std::error_category& client_category() noexcept { return detail::client_category_instance; }
 inline std::error_code make_error_code(client_errc e) noexcept { return {static_cast<int>(e), client_category()}; }
 
-// Category of KV status codes; error_code::value() is the wire status. The category's
-// default_error_condition() is the opcode-free mapping; use make_kv_error for opcode-aware
-// mapping.
+// Category of KV status codes; error_code::value() is the wire status.
 const std::error_category& kv_category() noexcept;
 std::error_code make_error_code(status s) noexcept;
 
-// Opcode-aware: returns an error_code (kv category variant for that opcode family) whose
-// condition is correct for the operation, e.g. (add, key_eexists) -> document_exists,
-// (set, key_eexists) with cas != 0 -> cas_mismatch, (unlock_key, locked) -> cas_mismatch-ish
-// per protocol-facts section 3.5. The value() is still the wire status.
+// How a status reads depends on the operation: each family is a category variant of its own.
+enum class kv_family {
+  generic,
+  insert,       // ADD: KeyEexists and NotStored mean "document exists"
+  cas_mutation, // SET/REPLACE/DELETE/APPEND/PREPEND with a CAS: KeyEexists is a CAS mismatch
+  replace,      // REPLACE: NotStored means "document not found"
+  concat,       // APPEND/PREPEND: NotStored means "document not found"
+  unlock,       // UNLOCK: Locked means the CAS is not the lock's
+};
+
+// An error_code for `s` answering `op` (in the category variant of the opcode's family). The
+// value() is still the wire status.
 std::error_code make_kv_error(opcode op, status s, bool had_cas = false) noexcept;
+
+// The family of a KV-status error code; nullopt for any other code.
+[[nodiscard]] std::optional<kv_family> kv_family_of(const std::error_code& ec) noexcept;
+
+// What the status means for that family, in a few words ("document exists"); empty when the
+// status has no meaning beyond its name.
+[[nodiscard]] std::string_view kv_meaning(kv_family f, status s) noexcept;
 
 // True for error codes of any KV-status category variant (value() is then the wire status).
 [[nodiscard]] bool is_kv_error(const std::error_code& ec) noexcept;

@@ -1,5 +1,0 @@
-find_library(LIBMEMCACHED memcached)
-if(LIBMEMCACHED)
-  add_executable(bench_memcached bench_memcached.cpp)
-  target_link_libraries(bench_memcached PRIVATE couchkv_io ${LIBMEMCACHED})
-endif()

@@ -1,2 +1,0 @@
-add_executable(bench_topology bench_topology.cpp)
-target_link_libraries(bench_topology PRIVATE couchkv_topology benchmark::benchmark)

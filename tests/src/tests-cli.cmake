@@ -1,7 +1,0 @@
-# The README's main job, as a test: the tour must do exactly what it says.
-if(TARGET couchkv-cli AND TARGET couchkv_mock)
-  add_test(NAME cli.tour COMMAND sh -c "$<TARGET_FILE:couchkv-cli> --mock < ${PROJECT_SOURCE_DIR}/examples/tour.couchkv")
-  set_tests_properties(cli.tour PROPERTIES LABELS integration TIMEOUT 120)
-  add_test(NAME cli.bad_connection_string COMMAND $<TARGET_FILE:couchkv-cli> --connstr "couchbase://h1/b?nope=1" version)
-  set_tests_properties(cli.bad_connection_string PROPERTIES LABELS integration WILL_FAIL TRUE TIMEOUT 60)
-endif()
