@@ -1,7 +1,6 @@
 #include <couchkv/io/http_client.hpp>
+#include <couchkv/io/stream.hpp>
 #include <couchkv/protocol/errors.hpp>
-
-#include "tls_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -13,7 +12,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/evp.h>
 
@@ -42,26 +40,21 @@ std::string basic_authorization(std::string_view user, std::string_view password
   return "Basic " + out;
 }
 
-// One keep-alive connection, plain or TLS.
+// One keep-alive connection, plain or TLS, over Beast's tcp_stream for its per-operation timeouts.
 struct http_client::connection {
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  template <class Executor>
+  connection(const Executor& ex, asio::ssl::context* tls) : s(beast::tcp_stream(ex), tls)
+  {
+  }
+  basic_stream<beast::tcp_stream> s;
   std::optional<tcp::resolver> resolver; // while resolving its endpoint
   beast::flat_buffer buffer;
 
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  beast::tcp_stream& lowest() { return s.next_layer(); }
   void close()
   {
     if (resolver) resolver->cancel();
-    sys_error ignored;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    lowest().socket().close(ignored);
-  }
-  template <class F>
-  decltype(auto) visit(F&& f)
-  {
-    if (tls) return f(*tls);
-    return f(*plain);
+    s.close();
   }
 };
 
@@ -160,13 +153,10 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
       reused = true;
       ++st.stats.connections_reused;
     } else {
-      conn = std::make_unique<connection>();
-      if (cfg.tls) {
-        if (!cfg.ssl_context) co_return fail(make_error_code(client_errc::invalid_argument), "TLS requested without an SSL context");
-        conn->tls.emplace(self->strand_, *cfg.ssl_context);
-      } else {
-        conn->plain.emplace(self->strand_);
+      if (cfg.tls && !cfg.ssl_context) {
+        co_return fail(make_error_code(client_errc::invalid_argument), "TLS requested without an SSL context");
       }
+      conn = std::make_unique<connection>(self->strand_, cfg.tls ? cfg.ssl_context : nullptr);
       st.busy.insert(conn.get());
       guard.c = conn.get();
       conn->resolver.emplace(self->strand_);
@@ -185,13 +175,13 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
                        "connecting to " + where + ": " + ec.message());
       }
       conn->lowest().socket().set_option(tcp::no_delay(true), ec);
-      if (conn->tls) {
+      if (conn->s.is_tls()) {
         const auto& name = cfg.tls_server_name.empty() ? cfg.host : cfg.tls_server_name;
-        if (!io::detail::prepare_client_handshake(*conn->tls, name, cfg.verify_hostname)) {
+        if (!conn->s.set_server_name(name, cfg.verify_hostname)) {
           conn->close();
           co_return fail(make_error_code(client_errc::handshake_failed), "TLS: cannot set SNI host name " + name);
         }
-        co_await conn->tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+        co_await conn->s.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
         if (st.closed) co_return closed();
         if (ec) {
           conn->close();
@@ -221,7 +211,7 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
     hreq.keep_alive(true);
 
     conn->lowest().expires_at(req.deadline);
-    co_await conn->visit([&](auto& s) { return http::async_write(s, hreq, asio::redirect_error(asio::use_awaitable, ec)); });
+    co_await http::async_write(conn->s, hreq, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       conn->close();
       auto e = transport_error(ec);
@@ -243,9 +233,7 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
       http::response_parser<http::string_body> parser;
       parser.body_limit(cfg.max_body_bytes);
       parser.header_limit(64 * 1024);
-      co_await conn->visit([&](auto& s) {
-        return http::async_read(s, conn->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-      });
+      co_await http::async_read(conn->s, conn->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         conn->close();
         auto e = transport_error(ec);
@@ -260,9 +248,7 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
       http::response_parser<http::buffer_body> parser;
       parser.body_limit(boost::none);
       parser.header_limit(64 * 1024);
-      co_await conn->visit([&](auto& s) {
-        return http::async_read_header(s, conn->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-      });
+      co_await http::async_read_header(conn->s, conn->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         conn->close();
         auto e = transport_error(ec);
@@ -277,9 +263,7 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
         parser.get().body().size = buf.size();
         // read_some: hand over whatever arrived (a config stream sends a little, then waits for the
         // next change); async_read would wait to fill the whole buffer.
-        co_await conn->visit([&](auto& s) {
-          return http::async_read_some(s, conn->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-        });
+        co_await http::async_read_some(conn->s, conn->buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
         if (ec == http::error::need_buffer) ec = {};
         if (ec) {
           conn->close();

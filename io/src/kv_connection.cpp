@@ -1,9 +1,9 @@
 #include <couchkv/io/kv_connection.hpp>
+#include <couchkv/io/stream.hpp>
 #include <couchkv/io/executor.hpp>
 
 #include <couchkv/protocol/errors.hpp>
 
-#include "tls_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -315,17 +315,15 @@ private:
 
 struct kv_connection::impl {
 
-  impl(executor_type ex, connection_settings s) : settings(std::move(s)), socket(ex), timer(ex), resolver(ex)
+  impl(executor_type ex, connection_settings s)
+      : settings(std::move(s)), sock(tcp::socket(ex), settings.tls ? settings.ssl_context : nullptr), timer(ex),
+        resolver(ex)
   {
-    if (settings.tls) tls.emplace(tcp::socket(ex), *settings.ssl_context);
   }
-
-  tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
 
   connection_settings settings;
   connection_counters* owner_counters{settings.counters.get()}; // the owner's, if any (kept alive by settings)
-  tcp::socket socket;
-  std::optional<asio::ssl::stream<tcp::socket>> tls;
+  io::stream sock; // plain or TLS
   asio::steady_timer timer;
   tcp::resolver resolver;
 
@@ -494,13 +492,13 @@ void kv_connection::impl::flush(const std::shared_ptr<kv_connection>& self)
   if (write_in_flight || queued.empty() || st == state::closed) return;
   stats.bump(stats.flushes);
   std::size_t sent = 0;
-  if (!tls) {
+  if (!sock.is_tls()) {
     // Try the socket first (it is in non-blocking mode): a request usually fits in the send
     // buffer, and writing it here saves an asynchronous operation, its posted completion and a
     // pass through the scheduler per flush. Whatever is left (or an error, which the
     // asynchronous write meets again and reports through fail()) goes the asynchronous way.
     sys_error ec;
-    sent = socket.write_some(asio::buffer(queued), ec);
+    sent = sock.socket().write_some(asio::buffer(queued), ec);
     if (ec) sent = 0;
     if (sent == queued.size()) {
       written_upto = queued_last;
@@ -523,8 +521,7 @@ void kv_connection::impl::flush(const std::shared_ptr<kv_connection>& self)
     m.writing.clear();
     m.flush(self);
   };
-  if (tls) asio::async_write(*tls, asio::buffer(writing), std::move(on_written));
-  else asio::async_write(socket, asio::buffer(writing) + sent, std::move(on_written));
+  asio::async_write(sock, asio::buffer(writing) + sent, std::move(on_written)); // sent is 0 with TLS
 }
 
 void kv_connection::impl::read(const std::shared_ptr<kv_connection>& self)
@@ -569,8 +566,7 @@ void kv_connection::impl::read(const std::shared_ptr<kv_connection>& self)
     m.flush(self);
     m.read(self);
   };
-  if (tls) tls->async_read_some(buf, std::move(on_read));
-  else socket.async_read_some(buf, std::move(on_read));
+  sock.async_read_some(buf, std::move(on_read));
 }
 
 bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>& self)
@@ -631,8 +627,7 @@ void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::
   self->open_.store(false, std::memory_order_release);
   detail = std::move(why);
   sys_error ignored;
-  lowest().shutdown(tcp::socket::shutdown_both, ignored);
-  lowest().close(ignored);
+  sock.close();
   resolver.cancel();
   timer.cancel();
   armed_for = clock::time_point::max();
@@ -830,13 +825,12 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
     }
     for (const auto& e : std::get<0>(resolved)) endpoints.push_back(e.endpoint());
   }
-  auto result = co_await (asio::async_connect(lowest(), endpoints, asio::redirect_error(asio::use_awaitable, ec)) ||
+  auto result = co_await (asio::async_connect(sock.socket(), endpoints, asio::redirect_error(asio::use_awaitable, ec)) ||
                           deadline.async_wait(asio::use_awaitable));
   if (result.index() == 1) {
     detail = "connecting to " + settings.host + ":" + std::to_string(settings.port) + " timed out";
     st = state::closed;
-    sys_error ignored;
-    lowest().close(ignored);
+    sock.close();
     throw std::system_error(make_error_code(client_errc::timeout));
   }
   if (ec) {
@@ -844,24 +838,23 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
     st = state::closed;
     throw std::system_error(make_error_code(client_errc::connection_failed));
   }
-  lowest().set_option(tcp::no_delay(true), ec);
+  sock.socket().set_option(tcp::no_delay(true), ec);
   // flush() writes directly when the socket takes the bytes and never blocks on it.
-  lowest().non_blocking(true, ec);
+  sock.socket().non_blocking(true, ec);
 
-  if (tls) {
+  if (sock.is_tls()) {
     const auto& name = settings.tls_server_name.empty() ? settings.host : settings.tls_server_name;
-    if (!io::detail::prepare_client_handshake(*tls, name, settings.verify_hostname)) {
+    if (!sock.set_server_name(name, settings.verify_hostname)) {
       detail = "TLS: cannot set SNI host name " + name;
       st = state::closed;
       throw std::system_error(make_error_code(client_errc::handshake_failed));
     }
-    auto hs = co_await (tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec)) ||
+    auto hs = co_await (sock.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec)) ||
                         deadline.async_wait(asio::use_awaitable));
     if (hs.index() == 1 || ec) {
       detail = hs.index() == 1 ? "TLS handshake timed out" : "TLS handshake: " + ec.message();
       st = state::closed;
-      sys_error ignored;
-      lowest().close(ignored);
+      sock.close();
       throw std::system_error(make_error_code(client_errc::handshake_failed));
     }
   }
@@ -874,13 +867,11 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
       if (act == bootstrap_fsm::action::failed) {
         detail = fsm.error_detail();
         st = state::closed;
-        sys_error ignored;
-        lowest().close(ignored);
+        sock.close();
         throw std::system_error(fsm.error());
       }
       if (act == bootstrap_fsm::action::write) {
-        if (tls) co_await asio::async_write(*tls, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
-        else co_await asio::async_write(socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(sock, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
         out.clear();
         if (ec) break;
       }
@@ -889,17 +880,13 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
       while (r.state == protocol::decode_state::need_more) {
         if (rend == rbuf.size()) rbuf.resize(std::max(rbuf.size() * 2, r.needed));
         std::size_t n = 0;
-        auto rd = tls ? co_await (tls->async_read_some(asio::buffer(rbuf.data() + rend, rbuf.size() - rend),
-                                                       asio::redirect_error(asio::use_awaitable, ec)) ||
-                                  deadline.async_wait(asio::use_awaitable))
-                      : co_await (socket.async_read_some(asio::buffer(rbuf.data() + rend, rbuf.size() - rend),
-                                                         asio::redirect_error(asio::use_awaitable, ec)) ||
-                                  deadline.async_wait(asio::use_awaitable));
+        auto rd = co_await (sock.async_read_some(asio::buffer(rbuf.data() + rend, rbuf.size() - rend),
+                                                 asio::redirect_error(asio::use_awaitable, ec)) ||
+                            deadline.async_wait(asio::use_awaitable));
         if (rd.index() == 1) {
           detail = "handshake timed out";
           st = state::closed;
-          sys_error ignored;
-          lowest().close(ignored);
+          sock.close();
           throw std::system_error(make_error_code(client_errc::timeout));
         }
         n = std::get<0>(rd);
@@ -911,8 +898,7 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
       if (r.state == protocol::decode_state::error) {
         detail = "undecodable handshake response: " + r.ec.message();
         st = state::closed;
-        sys_error ignored;
-        lowest().close(ignored);
+        sock.close();
         throw std::system_error(r.ec);
       }
       rstart += r.consumed;
@@ -921,8 +907,7 @@ asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection
     if (ec) {
       detail = "connection lost during the handshake: " + ec.message();
       st = state::closed;
-      sys_error ignored;
-      lowest().close(ignored);
+      sock.close();
       throw std::system_error(make_error_code(client_errc::connection_closed));
     }
     boot = fsm.result();

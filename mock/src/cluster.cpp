@@ -251,11 +251,11 @@ void cluster::impl::start_node(std::size_t i)
   }
 }
 
-server_stream cluster::impl::make_stream(tcp::socket sock, bool use_tls)
+io::stream cluster::impl::make_stream(tcp::socket sock, bool use_tls)
 {
   sys_error ignored;
   sock.set_option(tcp::no_delay(true), ignored);
-  return use_tls ? server_stream(std::move(sock), *tls) : server_stream(std::move(sock));
+  return io::stream(std::move(sock), use_tls ? &*tls : nullptr);
 }
 
 void cluster::impl::accept(std::size_t i, bool use_tls)

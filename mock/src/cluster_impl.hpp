@@ -2,7 +2,7 @@
 // fault controls. One KV connection is a session (kv_session.hpp); HTTP ones are in http.hpp.
 #pragma once
 #include "state.hpp"
-#include "stream.hpp"
+#include <couchkv/io/stream.hpp>
 
 #include <charconv>
 #include <cstring>
@@ -156,7 +156,7 @@ struct cluster::impl {
   void close_connections(std::size_t i); // KV and HTTP
   void accept(std::size_t i, bool use_tls);
   void accept_http(std::size_t i, http_service service, bool use_tls);
-  server_stream make_stream(tcp::socket sock, bool use_tls);
+  io::stream make_stream(tcp::socket sock, bool use_tls);
 
   // Fault controls, on the mock's thread (the public API and the HTTP control endpoint call them).
   void failover(std::size_t node);
@@ -174,5 +174,25 @@ struct cluster::impl {
     return now() + (static_cast<std::int64_t>(wire) - real_now);
   }
 };
+
+// Starts a KV or HTTP session: on a TLS port the handshake comes first, and a client that refuses
+// the certificate (or speaks plain text to it) is dropped and counted.
+template <class Session>
+void start_session(const std::shared_ptr<Session>& self)
+{
+  if (!self->sock.is_tls()) {
+    self->read();
+    return;
+  }
+  self->sock.async_handshake(boost::asio::ssl::stream_base::server, [self](boost::system::error_code ec) {
+    if (self->closed) return;
+    if (ec) {
+      ++self->cl.stats.tls_handshakes_failed;
+      self->close();
+      return;
+    }
+    self->read();
+  });
+}
 
 } // namespace couchkv::mock

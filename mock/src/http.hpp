@@ -68,7 +68,7 @@ http_reply route_views(cluster::impl& cl, const http_request& req);
 // ---- one connection -------------------------------------------------------------------------------
 
 struct http_session : std::enable_shared_from_this<http_session> {
-  http_session(cluster::impl& c, std::size_t n, http_service s, server_stream sock);
+  http_session(cluster::impl& c, std::size_t n, http_service s, io::stream sock);
 
   void start(); // the TLS handshake first on a TLS port
   void close();
@@ -95,7 +95,7 @@ private:
   cluster::impl& cl;
   std::size_t node;
   http_service service;
-  server_stream sock;
+  io::stream sock;
   asio::steady_timer linger_timer;
   boost::beast::flat_buffer buf;
   std::optional<http::request_parser<http::string_body>> parser;

@@ -25,7 +25,7 @@ std::string hex(std::size_t n)
 }
 } // namespace
 
-http_session::http_session(cluster::impl& c, std::size_t n, http_service s, server_stream so)
+http_session::http_session(cluster::impl& c, std::size_t n, http_service s, io::stream so)
   : cl(c), node(n), service(s), sock(std::move(so)), linger_timer(cl.io)
 {
 }
@@ -40,9 +40,7 @@ void http_session::close()
   if (closed) return;
   closed = true;
   linger_timer.cancel();
-  sys_error ignored;
-  sock.shutdown(tcp::socket::shutdown_both, ignored);
-  sock.close(ignored);
+  sock.close();
 }
 
 void http_session::close_after_reply()
@@ -257,7 +255,7 @@ void http_session::linger()
 {
   if (closed || !drain_buf.empty()) return;
   sys_error ignored;
-  sock.shutdown(tcp::socket::shutdown_send, ignored);
+  sock.socket().shutdown(tcp::socket::shutdown_send, ignored);
   drain_buf.resize(4096);
   linger_timer.expires_after(std::chrono::seconds(2));
   linger_timer.async_wait([self = shared_from_this()](sys_error ec) {

@@ -9,11 +9,11 @@ namespace couchkv::mock {
 // ---- one client connection ----------------------------------------------------------------------
 
 struct session : std::enable_shared_from_this<session> {
-  session(cluster::impl& c, std::size_t n, server_stream s) : cl(c), node(n), sock(std::move(s)) {}
+  session(cluster::impl& c, std::size_t n, io::stream s) : cl(c), node(n), sock(std::move(s)) {}
 
   cluster::impl& cl;
   std::size_t node;
-  server_stream sock;
+  io::stream sock;
   byte_buffer rbuf = byte_buffer(64 * 1024);
   std::size_t rstart{0}, rend{0};
   byte_buffer out, writing;
@@ -31,9 +31,7 @@ struct session : std::enable_shared_from_this<session> {
   {
     if (closed) return;
     closed = true;
-    sys_error ignored;
-    sock.shutdown(tcp::socket::shutdown_both, ignored);
-    sock.close(ignored);
+      sock.close();
   }
 
   void read()
