@@ -65,7 +65,7 @@ using namespace detail;
 struct session;
 struct http_session;
 
-// A node's two HTTP services (protocol-facts 7.4 and 8), served by http_session.
+// A node's two HTTP services (docs/protocol.md 7.4 and 8), served by http_session.
 enum class http_service { mgmt, views };
 
 struct node_runtime {

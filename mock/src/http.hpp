@@ -1,4 +1,4 @@
-// Internal: the mock's HTTP side (protocol-facts 7.4 and 8). One http_session per connection on a
+// Internal: the mock's HTTP side (docs/protocol.md 7.4 and 8). One http_session per connection on a
 // node's management or views port (Beast parses; the session writes the bytes itself so it can
 // send chunked bodies and endless config streams), and the routes that answer the requests.
 // Everything runs on the mock's thread, like the KV sessions.

@@ -85,7 +85,7 @@ bool is_quiet(opcode op) noexcept
 
 bool carries_collection_id(opcode op) noexcept
 {
-  // gocbcore's list of collection-encoded commands (protocol-facts 3.10), limited to our opcodes.
+  // gocbcore's list of collection-encoded commands (docs/protocol.md 3.10), limited to our opcodes.
   switch (op) {
     case opcode::get:
     case opcode::getq:

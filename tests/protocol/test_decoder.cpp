@@ -1,4 +1,4 @@
-// Packet header and incremental decoder: the KV-BP vectors (test-vectors.md section 1), truncation at
+// Packet header and incremental decoder: the KV-BP vectors (docs/protocol.md 9), truncation at
 // every length, oversized and garbage input.
 #include <couchkv/protocol/decoder.hpp>
 #include <couchkv/protocol/errors.hpp>

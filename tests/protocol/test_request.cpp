@@ -1,4 +1,4 @@
-// Request builders, byte for byte against the KV-BP and KV-SASL vectors (test-vectors.md 1, 2, 4).
+// Request builders, byte for byte against the KV-BP, KV-SASL and KV-COLL vectors (docs/protocol.md 9).
 #include <couchkv/protocol/decoder.hpp>
 #include <couchkv/protocol/hello.hpp>
 #include <couchkv/protocol/request.hpp>
@@ -124,7 +124,7 @@ TEST(request, add_into_collection_555_corrected_kv_coll_vector)
   byte_buffer b;
   append_store(b, opcode::add, 0, {.key = "Hello", .collection_id = 555},
                {.value = as_bytes("World"), .flags = 0xdeadbeef, .expiry = 3600});
-  // The KV-COLL doc says body 0x12; the real body is 20 bytes (test-vectors.md section 4).
+  // The KV-COLL doc says body 0x12; the real body is 20 bytes (docs/protocol.md 9).
   EXPECT_EQ(to_hex(b), "800200070800000000000014000000000000000000000000deadbeef00000e10ab0448656c6c6f576f726c64");
 }
 

@@ -1,5 +1,5 @@
-// SASL PLAIN and SCRAM against the KV-SASL exchange (test-vectors 2) and the libcouchbase SCRAM
-// vectors (test-vectors 3), plus the server side used by the mock cluster.
+// SASL PLAIN and SCRAM against the KV-SASL exchange and the libcouchbase SCRAM vectors
+// (docs/protocol.md 9), plus the server side used by the mock cluster.
 #include <couchkv/protocol/errors.hpp>
 #include <couchkv/protocol/sasl.hpp>
 #include <couchkv/protocol/scram.hpp>

@@ -1,4 +1,4 @@
-// The server's error map (GET_ERROR_MAP, protocol-facts 3.12): what an unknown status means and
+// The server's error map (GET_ERROR_MAP, docs/protocol.md 3.12): what an unknown status means and
 // whether to retry it.
 #pragma once
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Frame infos inside the framing extras of flexible-framing packets (protocol-facts 1.3).
+// Frame infos inside the framing extras of flexible-framing packets (docs/protocol.md 1.3).
 #pragma once
 #include <couchkv/protocol/bytes.hpp>
 

@@ -1,4 +1,4 @@
-// HELLO (0x1f): feature negotiation (protocol-facts 3.8, 5).
+// HELLO (0x1f): feature negotiation (docs/protocol.md 3.8, 5).
 #pragma once
 #include <couchkv/protocol/bytes.hpp>
 

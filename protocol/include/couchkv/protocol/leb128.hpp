@@ -1,4 +1,4 @@
-// Unsigned LEB128, as used for collection ids in front of document keys (protocol-facts 3.10).
+// Unsigned LEB128, as used for collection ids in front of document keys (docs/protocol.md 3.10).
 #pragma once
 #include <couchkv/protocol/bytes.hpp>
 

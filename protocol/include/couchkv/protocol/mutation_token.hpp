@@ -1,5 +1,5 @@
 // Mutation token from the 16-byte extras of a successful mutation (HELLO MutationSeqno):
-// vbucket UUID then sequence number, both big-endian (protocol-facts 3.3).
+// vbucket UUID then sequence number, both big-endian (docs/protocol.md 3.3).
 #pragma once
 #include <couchkv/protocol/bytes.hpp>
 

@@ -1,4 +1,4 @@
-// OBSERVE (0x92) and OBSERVE_SEQNO (0x91) bodies (protocol-facts 3.6, 3.7).
+// OBSERVE (0x92) and OBSERVE_SEQNO (0x91) bodies (docs/protocol.md 3.6, 3.7).
 #pragma once
 #include <couchkv/protocol/bytes.hpp>
 

@@ -1,5 +1,5 @@
 // Request builders. Each appends one complete packet to a caller-owned buffer (reuse the buffer
-// across packets: no per-packet allocation once it has grown). Layouts: protocol-facts section 2.
+// across packets: no per-packet allocation once it has grown). Layouts: docs/protocol.md 2.
 #pragma once
 #include <couchkv/protocol/bytes.hpp>
 #include <couchkv/protocol/frame_info.hpp>

@@ -1,4 +1,4 @@
-// SASL over MCBP (protocol-facts 6): request builders, the mechanism list, and a sans-io client that
+// SASL over MCBP (docs/protocol.md 6): request builders, the mechanism list, and a sans-io client that
 // picks the strongest common mechanism and runs PLAIN or SCRAM-SHA1/256/512.
 #pragma once
 #include <couchkv/protocol/bytes.hpp>

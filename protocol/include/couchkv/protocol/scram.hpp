@@ -1,6 +1,6 @@
 // SCRAM (RFC 5802, no channel binding) primitives and both sides of the exchange, on OpenSSL 3.
 // The client side is used by couchkv's bootstrap, the server side by the mock cluster, so the two
-// are the same arithmetic (protocol-facts 6; vectors in test-vectors 2 and 3).
+// are the same arithmetic (docs/protocol.md 6; the test vectors of RFC 5802 and RFC 7677).
 #pragma once
 #include <cstdint>
 #include <optional>

@@ -1,4 +1,4 @@
-// The terse bucket configuration (protocol-facts 7) as a plain value, parsed from JSON.
+// The terse bucket configuration (docs/protocol.md 7) as a plain value, parsed from JSON.
 #pragma once
 #include <couchkv/topology/errors.hpp>
 

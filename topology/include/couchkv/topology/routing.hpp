@@ -12,7 +12,7 @@ namespace couchkv::topology {
 // CRC-32 (IEEE 802.3, reflected, as zlib) of the key bytes.
 [[nodiscard]] std::uint32_t crc32(std::string_view bytes) noexcept;
 
-// ((crc32(key) >> 16) & 0x7fff) % num_vbuckets (protocol-facts 7.1).
+// ((crc32(key) >> 16) & 0x7fff) % num_vbuckets (docs/protocol.md 7.1).
 [[nodiscard]] std::uint16_t vbucket_of(std::string_view key, std::size_t num_vbuckets) noexcept;
 
 // Node index (into bucket_config::nodes) of a vBucket's master (replica 0) or replica i (1..n),
@@ -20,7 +20,7 @@ namespace couchkv::topology {
 [[nodiscard]] int node_for_vbucket(const vbucket_map& map, std::uint16_t vb, std::size_t replica = 0,
                                    bool forward = false) noexcept;
 
-// The ketama continuum of a memcached bucket, exactly as libcouchbase builds it (protocol-facts 7.3):
+// The ketama continuum of a memcached bucket, exactly as libcouchbase builds it (docs/protocol.md 7.3):
 // servers sorted by "host:kvport", 40 MD5 digests per server, 4 points per digest.
 class ketama_router {
 public:
