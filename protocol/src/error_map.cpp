@@ -1,4 +1,5 @@
 #include <couchkv/protocol/error_map.hpp>
+#include <couchkv/protocol/json_bounds.hpp>
 #include <couchkv/protocol/errors.hpp>
 
 #include <nlohmann/json.hpp>
@@ -56,6 +57,10 @@ std::optional<error_attribute> parse_error_attribute(std::string_view name) noex
 std::optional<error_map> parse_error_map(std::string_view json, std::error_code& ec)
 {
   ec = client_errc::invalid_payload;
+  // An error map is tens of kilobytes, four levels deep: bounded before a DOM is built.
+  if (check_json_bounds(json, {.max_bytes = 4u * 1024u * 1024u, .max_depth = 16, .max_values = 200'000})) {
+    return std::nullopt;
+  }
   auto doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
   auto errors = doc.find("errors");

@@ -3,6 +3,7 @@
 #include <couchkv/protocol/error_map.hpp>
 #include <couchkv/protocol/errors.hpp>
 #include <couchkv/protocol/hello.hpp>
+#include <couchkv/protocol/json_bounds.hpp>
 #include <couchkv/protocol/mutation_token.hpp>
 #include <couchkv/protocol/observe.hpp>
 
@@ -150,4 +151,30 @@ TEST(error_map, malformed_input_is_an_error_not_an_exception)
     EXPECT_FALSE(parse_error_map(bad, ec)) << bad;
     EXPECT_EQ(ec, client_errc::invalid_payload) << bad;
   }
+}
+
+TEST(json_bounds, depth_and_values_are_counted_outside_strings)
+{
+  EXPECT_EQ(check_json_bounds(R"({"a":[1,2,{"b":"[[[[,,,::"}]})", {.max_depth = 3, .max_values = 8}), std::nullopt);
+  auto deep = check_json_bounds("[[[[1]]]]", {.max_depth = 3});
+  ASSERT_TRUE(deep);
+  EXPECT_EQ(*deep, "nesting deeper than 3 levels at byte 3");
+  auto many = check_json_bounds("[1,2,3,4,5]", {.max_values = 4});
+  ASSERT_TRUE(many);
+  EXPECT_NE(many->find("more than 4 values"), std::string::npos) << *many;
+  // An escaped quote does not end a string; an escaped backslash does not escape the quote after it.
+  EXPECT_EQ(check_json_bounds(R"(["\"[[[[", "\\", 1])", {.max_depth = 1}), std::nullopt);
+  auto big = check_json_bounds("[1]", {.max_bytes = 2});
+  ASSERT_TRUE(big);
+  EXPECT_NE(big->find("above the limit of 2"), std::string::npos) << *big;
+}
+
+TEST(error_map, a_map_beyond_its_bounds_is_refused_before_it_is_parsed)
+{
+  std::string deep = R"({"version":1,"revision":1,"errors":{},"x":)" + std::string(100000, '[') +
+                     std::string(100000, ']') + "}";
+  std::error_code ec;
+  EXPECT_FALSE(parse_error_map(deep, ec));
+  EXPECT_EQ(ec, client_errc::invalid_payload);
+  EXPECT_TRUE(parse_error_map(R"({"version":1,"revision":1,"errors":{},"x":[[1]]})", ec)) << ec.message();
 }

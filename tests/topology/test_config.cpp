@@ -86,6 +86,30 @@ TEST(config, generated_1_3_8_nodes_with_0_to_3_replicas)
   }
 }
 
+TEST(config, json_bounds_are_checked_before_a_dom_is_built)
+{
+  // Nesting: 100,000 levels inside an otherwise ignored member. Without the bound the parser builds
+  // every level (the reason a 28 MB config took over 1 GB to reject).
+  auto deep = make_config(3, 1, 64);
+  std::string text = deep.dump();
+  text.insert(1, "\"x\":" + std::string(100000, '[') + std::string(100000, ']') + ",");
+  config_error err;
+  EXPECT_FALSE(parse_config(text, "10.1.0.1", err));
+  EXPECT_EQ(err.ec, config_errc::too_large);
+  EXPECT_NE(err.detail.find("nesting deeper than 64"), std::string::npos) << err.detail;
+  // Millions of tiny values.
+  std::string many = "{\"x\":[0";
+  for (int i = 0; i < 2'100'000; ++i) many += ",0";
+  many += "]}";
+  EXPECT_FALSE(parse_config(many, "10.1.0.1", err));
+  EXPECT_EQ(err.ec, config_errc::too_large);
+  EXPECT_NE(err.detail.find("more than 2000000 values"), std::string::npos) << err.detail;
+  // Brackets inside strings are text, not nesting; the largest real maps are well inside.
+  auto big = make_config(8, 3, 65536);
+  big["note"] = std::string(1000, '[') + "\"{";
+  ASSERT_TRUE(parse_config(big.dump(), "10.1.0.1", err)) << err.message();
+}
+
 TEST(config, legacy_nodes_and_views_port_from_couch_api_base)
 {
   config_error err;

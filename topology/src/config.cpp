@@ -1,4 +1,5 @@
 #include <couchkv/topology/config.hpp>
+#include <couchkv/protocol/json_bounds.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -364,8 +365,10 @@ std::optional<bucket_config> parse_config(std::string_view text, std::string_vie
     err.detail = std::move(fail.detail);
     return std::nullopt;
   };
-  if (text.size() > 64u * 1024u * 1024u) {
-    fail = {config_errc::too_large, "config is " + std::to_string(text.size()) + " bytes"};
+  // Bounded before any DOM is built (docs/protocol.md 7): 64 MiB, 64 levels (a config has 5), and
+  // 2 million values (65,536 vBuckets with 3 replicas, current and forward maps, are about 530,000).
+  if (auto over = protocol::check_json_bounds(text)) {
+    fail = {config_errc::too_large, "config: " + *over};
     return finish();
   }
   auto doc = json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -72,8 +72,9 @@ struct error_map {
   }
 };
 
-// Parses the JSON; malformed JSON, a missing "errors" object or a bad hex code is invalid_payload.
-// Unknown attributes and members are ignored. Never throws.
+// Parses the JSON; malformed JSON, a missing "errors" object, a bad hex code, or a text beyond the
+// bounds checked before parsing (4 MiB, 16 levels, 200,000 values; json_bounds.hpp) is
+// invalid_payload. Unknown attributes and members are ignored. Never throws.
 [[nodiscard]] std::optional<error_map> parse_error_map(std::string_view json, std::error_code& ec);
 
 } // namespace couchkv::protocol
