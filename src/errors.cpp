@@ -74,7 +74,8 @@ std::optional<errc> protocol_condition(protocol::client_errc e) noexcept
     case client_errc::sasl_no_common_mechanism:
     case client_errc::sasl_server_nonce_mismatch:
     case client_errc::sasl_server_signature_mismatch:
-    case client_errc::sasl_invalid_server_message: return errc::authentication_failure;
+    case client_errc::sasl_invalid_server_message:
+    case client_errc::sasl_too_many_iterations: return errc::authentication_failure;
     case client_errc::timeout: return errc::timeout;
     case client_errc::ambiguous_timeout: return errc::ambiguous_timeout;
     case client_errc::cancelled: return errc::request_canceled;

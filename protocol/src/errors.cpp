@@ -1,4 +1,5 @@
 #include <couchkv/protocol/errors.hpp>
+#include <couchkv/protocol/scram.hpp>
 
 #include <string>
 
@@ -35,6 +36,9 @@ std::string client_category_impl::message(int v) const
     case client_errc::unexpected_response: return "unexpected response from the server";
     case client_errc::invalid_argument: return "invalid argument";
     case client_errc::bucket_not_found: return "bucket not found";
+    case client_errc::sasl_too_many_iterations:
+      return "SCRAM: the server asks for more PBKDF2 iterations than the client allows (" +
+             std::to_string(scram::max_iterations) + ")";
   }
   return "unknown client error " + std::to_string(v);
 }

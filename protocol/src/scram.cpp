@@ -174,7 +174,9 @@ std::optional<server_first> parse_server_first(std::string_view msg, std::error_
   sf.salt = std::move(*salt);
   std::uint64_t iter = 0;
   auto [p, err] = std::from_chars(a[2].value.data(), a[2].value.data() + a[2].value.size(), iter);
-  if (err != std::errc{} || p != a[2].value.data() + a[2].value.size() || iter == 0 || iter > 10'000'000) {
+  if (err != std::errc{} || p != a[2].value.data() + a[2].value.size() || iter == 0) return std::nullopt;
+  if (iter > max_iterations) {
+    ec = client_errc::sasl_too_many_iterations;
     return std::nullopt;
   }
   sf.iterations = static_cast<std::uint32_t>(iter);

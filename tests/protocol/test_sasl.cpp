@@ -106,11 +106,27 @@ TEST(scram, server_first_parser_vectors_3)
   EXPECT_EQ(sf->salt, *s::base64_decode("xxxx"));
   EXPECT_EQ(sf->iterations, 4096u);
   for (auto bad : {"r=CCCCSSSS,s=xxxx,i=4096,t=1", "r=CCCCSSSS,i=4096", ",s=xxxx,i=4096",
-                   "r=CCCCSSSS,s=xxxx,i=123456789012345", "r=CCCC,r=SSSS,s=xxxx,i=4096", "r=C,s=x!x=,i=1",
+                   "r=CCCCSSSS,s=xxxx,i=123456789012345678901", "r=CCCC,r=SSSS,s=xxxx,i=4096", "r=C,s=x!x=,i=1",
                    "r=C,s=xxxx,i=0", "r=C,s=xxxx,i=12a", "", "r=C,s=,i=1"}) {
     EXPECT_FALSE(s::parse_server_first(bad, ec)) << bad;
     EXPECT_EQ(ec, client_errc::sasl_invalid_server_message) << bad;
   }
+}
+
+TEST(scram, an_iteration_count_above_the_cap_is_refused_before_any_hashing)
+{
+  // A server asking for 10,000,000 PBKDF2 rounds held the connection's thread for seconds.
+  std::error_code ec;
+  EXPECT_TRUE(s::parse_server_first("r=CCCCSSSS,s=xxxx,i=100000", ec)) << ec.message();
+  for (auto greedy : {"r=CCCCSSSS,s=xxxx,i=100001", "r=CCCCSSSS,s=xxxx,i=10000000", "r=C,s=xxxx,i=123456789012345"}) {
+    EXPECT_FALSE(s::parse_server_first(greedy, ec)) << greedy;
+    EXPECT_EQ(ec, client_errc::sasl_too_many_iterations) << greedy;
+    EXPECT_NE(ec.message().find("100000"), std::string::npos) << ec.message();
+  }
+  // The client refuses in final_message, so it never computes the salted password.
+  s::client c(s::hash::sha512, "user", "password", "CCCC");
+  EXPECT_FALSE(c.final_message("r=CCCCSSSS,s=xxxx,i=10000000", ec));
+  EXPECT_EQ(ec, client_errc::sasl_too_many_iterations);
 }
 
 TEST(scram, base64_and_username_escaping)

@@ -50,6 +50,7 @@ enum class client_errc {
   unexpected_response,
   invalid_argument,
   bucket_not_found,
+  sasl_too_many_iterations, // SCRAM: the server asks for more PBKDF2 rounds than scram::max_iterations
 };
 
 namespace detail {
