@@ -152,6 +152,7 @@ std::optional<connection_string> parse_connection_string(std::string_view text, 
     }
     endpoint ep;
     std::string_view port_text;
+    if (item.empty()) return fail(config_errc::invalid_host, "empty host before \"=\" in the host list");
     if (item.front() == '[') {
       auto close = item.find(']');
       if (close == std::string_view::npos) return fail(config_errc::invalid_host, "unclosed '[' in \"" + std::string(item) + "\"");
@@ -199,26 +200,28 @@ std::optional<connection_string> parse_connection_string(std::string_view text, 
     }
     seen.push_back(name);
     auto bad = [&](const char* what) { return fail(config_errc::invalid_option_value, "option \"" + name + "\"=\"" + *value + "\": " + what); };
-    auto duration = [&](std::chrono::milliseconds& target) -> bool {
+    // Durations up to a day; 0 only where it means something (no poll floor): a timeout of 0 would
+    // fail every operation at once, an interval of 0 would spin.
+    auto duration = [&](std::chrono::milliseconds& target, bool zero_allowed = false) -> bool {
       auto d = parse_duration(*value);
-      if (!d) return false;
+      if (!d || (d->count() == 0 && !zero_allowed)) return false;
       target = *d;
       return true;
     };
     if (name == "connect_timeout" || name == "config_total_timeout") {
-      if (!duration(o.connect_timeout)) return bad("expected a duration such as 2.5s or 250ms");
+      if (!duration(o.connect_timeout)) return bad("expected a duration above 0 such as 2.5s or 250ms");
     } else if (name == "kv_timeout" || name == "operation_timeout") {
-      if (!duration(o.kv_timeout)) return bad("expected a duration such as 2.5s or 250ms");
+      if (!duration(o.kv_timeout)) return bad("expected a duration above 0 such as 2.5s or 250ms");
     } else if (name == "view_timeout") {
-      if (!duration(o.view_timeout)) return bad("expected a duration");
+      if (!duration(o.view_timeout)) return bad("expected a duration above 0, up to a day");
     } else if (name == "durability_timeout") {
-      if (!duration(o.durability_timeout)) return bad("expected a duration");
+      if (!duration(o.durability_timeout)) return bad("expected a duration above 0, up to a day");
     } else if (name == "durability_interval") {
-      if (!duration(o.durability_interval)) return bad("expected a duration");
+      if (!duration(o.durability_interval)) return bad("expected a duration above 0, up to a day");
     } else if (name == "config_poll_interval") {
-      if (!duration(o.config_poll_interval)) return bad("expected a duration");
+      if (!duration(o.config_poll_interval)) return bad("expected a duration above 0, up to a day");
     } else if (name == "config_poll_floor") {
-      if (!duration(o.config_poll_floor)) return bad("expected a duration");
+      if (!duration(o.config_poll_floor, true)) return bad("expected a duration up to a day");
     } else if (name == "kv_pool_size" || name == "kv_connections") {
       auto n = parse_uint(*value, 1, 64);
       if (!n) return bad("expected 1..64");
