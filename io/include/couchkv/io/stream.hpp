@@ -88,32 +88,51 @@ public:
         token);
   }
 
+  // A completion handler goes straight to the layer below (the hot path of a KV connection: no
+  // initiation object, no extra move of the handler); other completion tokens (use_awaitable,
+  // deferred, ...) go through async_initiate, so that both branches produce one return type.
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token)
   {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const MutableBuffers& b) {
-          if (tls_) {
-            tls_->async_read_some(b, std::move(handler));
-          } else {
-            plain_->async_read_some(b, std::move(handler));
-          }
-        },
-        token, buffers);
+    if constexpr (is_handler<Token>) {
+      if (tls_) {
+        tls_->async_read_some(buffers, std::forward<Token>(token));
+      } else {
+        plain_->async_read_some(buffers, std::forward<Token>(token));
+      }
+    } else {
+      return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+          [this](auto handler, const MutableBuffers& b) {
+            if (tls_) {
+              tls_->async_read_some(b, std::move(handler));
+            } else {
+              plain_->async_read_some(b, std::move(handler));
+            }
+          },
+          token, buffers);
+    }
   }
 
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token)
   {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const ConstBuffers& b) {
-          if (tls_) {
-            tls_->async_write_some(b, std::move(handler));
-          } else {
-            plain_->async_write_some(b, std::move(handler));
-          }
-        },
-        token, buffers);
+    if constexpr (is_handler<Token>) {
+      if (tls_) {
+        tls_->async_write_some(buffers, std::forward<Token>(token));
+      } else {
+        plain_->async_write_some(buffers, std::forward<Token>(token));
+      }
+    } else {
+      return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+          [this](auto handler, const ConstBuffers& b) {
+            if (tls_) {
+              tls_->async_write_some(b, std::move(handler));
+            } else {
+              plain_->async_write_some(b, std::move(handler));
+            }
+          },
+          token, buffers);
+    }
   }
 
   // Shuts the socket down in both directions and closes it; errors are of no interest here.
@@ -125,6 +144,12 @@ public:
   }
 
 private:
+  // A completion handler proper, as opposed to a completion token that makes one.
+  template <class Token>
+  static constexpr bool is_handler =
+      std::is_invocable_v<std::decay_t<Token>&, boost::system::error_code, std::size_t> &&
+      std::is_move_constructible_v<std::decay_t<Token>>;
+
   std::optional<NextLayer> plain_;
   std::optional<tls_stream_type> tls_;
 };
