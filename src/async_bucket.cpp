@@ -261,6 +261,9 @@ void async_bucket::start_unlock(impl_ptr impl, std::string key, std::uint64_t ca
                                 detail::completion<mutation_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  // CAS 0 is no lock's CAS: the server would answer with a status that reads like a lost race
+  // (or, on some versions, unlock anyway). The caller passed the wrong value; say so, send nothing.
+  if (cas == 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   request_spec s;
   s.op = opcode::unlock_key;
   s.key = std::move(key);

@@ -131,6 +131,7 @@ public:
                                            std::move(key), opts);
   }
 
+  // `cas` is the lock CAS get_and_lock returned; 0 is refused (invalid_argument, nothing sent).
   template <class Token = use_future_t>
   auto unlock(std::string key, std::uint64_t cas, common_options opts = {}, Token&& token = {})
   {
@@ -327,7 +328,7 @@ public:
         },
         std::move(keys), opts);
   }
-  // key -> lock CAS.
+  // key -> lock CAS (0: that key fails with invalid_argument, as unlock()).
   template <class Token = use_future_t>
   auto unlock_multi(std::vector<std::pair<std::string, std::uint64_t>> keys_and_cas, common_options opts = {},
                     Token&& token = {})
