@@ -143,10 +143,10 @@ public:
   }
 
   template <class Token = use_future_t>
-  auto touch(std::string key, expiry_duration expiry, touch_options opts = {}, Token&& token = {})
+  auto touch(std::string key, expiry_time expiry, touch_options opts = {}, Token&& token = {})
   {
     return detail::initiate<mutation_signature>(std::forward<Token>(token), get_executor(),
-                                                [impl = impl_](auto done, std::string k, expiry_duration e, touch_options o) {
+                                                [impl = impl_](auto done, std::string k, expiry_time e, touch_options o) {
                                                   start_touch(impl, std::move(k), e, o, std::move(done));
                                                 },
                                                 std::move(key), expiry, opts);
@@ -287,11 +287,11 @@ public:
     return store_multi(store_kind::prepend, as_binary(std::move(items)), opts, std::forward<Token>(token));
   }
   template <class Token = use_future_t>
-  auto touch_multi(std::vector<std::string> keys, expiry_duration expiry, touch_options opts = {}, Token&& token = {})
+  auto touch_multi(std::vector<std::string> keys, expiry_time expiry, touch_options opts = {}, Token&& token = {})
   {
     return detail::initiate<multi_mutation_signature>(
         std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::string> k, expiry_duration e, touch_options o) {
+        [impl = impl_](auto done, std::vector<std::string> k, expiry_time e, touch_options o) {
           start_touch_multi(impl, std::move(k), e, o, std::move(done));
         },
         std::move(keys), expiry, opts);
@@ -536,7 +536,7 @@ private:
   static void start_get_and_lock(impl_ptr, std::string, get_and_lock_options, detail::completion<get_signature>);
   static void start_get_replica(impl_ptr, std::string, replica_options, detail::completion<get_signature>);
   static void start_unlock(impl_ptr, std::string, std::uint64_t, common_options, detail::completion<mutation_signature>);
-  static void start_touch(impl_ptr, std::string, expiry_duration, touch_options, detail::completion<mutation_signature>);
+  static void start_touch(impl_ptr, std::string, expiry_time, touch_options, detail::completion<mutation_signature>);
   static void start_store(impl_ptr, store_kind, std::string, document_value, mutation_options,
                           detail::completion<mutation_signature>);
   static void start_remove(impl_ptr, std::string, remove_options, detail::completion<mutation_signature>);
@@ -552,7 +552,7 @@ private:
                                  detail::completion<multi_mutation_signature>);
   static void start_store_multi(impl_ptr, store_kind, std::vector<std::pair<std::string, document_value>>,
                                 mutation_options, detail::completion<multi_mutation_signature>);
-  static void start_touch_multi(impl_ptr, std::vector<std::string>, expiry_duration, touch_options,
+  static void start_touch_multi(impl_ptr, std::vector<std::string>, expiry_time, touch_options,
                                 detail::completion<multi_mutation_signature>);
   static void start_counter_multi(impl_ptr, std::vector<std::string>, std::int64_t, counter_options,
                                   detail::completion<multi_counter_signature>);

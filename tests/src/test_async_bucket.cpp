@@ -113,6 +113,71 @@ TEST(async_bucket, every_operation_against_the_mock)
   EXPECT_TRUE(durable.durability->met) << durable.durability->detail;
 }
 
+// Issue 20: expiries that cannot be sent as meant fail with invalid_argument and send nothing;
+// durations beyond 30 days and time points become the absolute Unix time the server expects.
+TEST(async_bucket, expiries_that_would_wrap_are_refused_and_long_ones_are_absolute)
+{
+  mock_fixture f;
+  auto& b = f.bucket;
+  using std::chrono::system_clock;
+  const std::vector<std::pair<std::string, expiry_time>> bad{
+      {"3e9 s", std::chrono::seconds(3'000'000'000LL)},      // now + 3e9 s is past 2106
+      {"INT64_MAX s", std::chrono::seconds::max()},
+      {"INT64_MAX h", std::chrono::hours::max()},
+      {"-1 s", -1s},
+      {"-INT64_MAX s", std::chrono::seconds::min()},
+      {"10 days after the epoch", system_clock::time_point(std::chrono::days(10))}, // reads as relative
+      {"year 2200", std::chrono::sys_days(std::chrono::year(2200) / 1 / 1)},
+      {"time_point max", system_clock::time_point::max()},
+  };
+  b.upsert("exp::kept", R"({"k":1})").get();
+  for (const auto& [what, e] : bad) {
+    SCOPED_TRACE(what);
+    EXPECT_EQ(error_of([&] { b.upsert("exp::new", "{}", {.expiry = e}).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.insert("exp::new", "{}", {.expiry = e}).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.replace("exp::kept", "{}", {.expiry = e}).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.touch("exp::kept", e).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.get_and_touch("exp::kept", {.expiry = e}).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.counter("exp::ctr", 1, {.initial = 5, .expiry = e}).get(); }), errc::invalid_argument);
+    auto multi = b.touch_multi({"exp::kept"}, e).get();
+    EXPECT_EQ(multi.at("exp::kept").ec, errc::invalid_argument);
+  }
+  // Nothing was sent: no document was created, the kept one is unchanged and does not expire.
+  EXPECT_EQ(error_of([&] { b.get("exp::new").get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.get("exp::ctr").get(); }), errc::document_not_found);
+  f.mock.advance_clock(std::chrono::days(365));
+  EXPECT_EQ(b.get("exp::kept").get().value, R"({"k":1})");
+
+  // 40 days: beyond the 30-day rule, so sent as now + 40 days (absolute), and it holds.
+  b.upsert("exp::40d", "{}", {.expiry = std::chrono::days(40)}).get();
+  f.mock.advance_clock(std::chrono::days(39));
+  EXPECT_NO_THROW(b.get("exp::40d").get());
+  f.mock.advance_clock(std::chrono::days(2));
+  EXPECT_EQ(error_of([&] { b.get("exp::40d").get(); }), errc::document_not_found);
+
+  // A time point, in the options and in touch().
+  b.upsert("exp::at", "{}", {.expiry = system_clock::now() + 2h}).get();
+  b.upsert("exp::touched", "{}").get();
+  b.touch("exp::touched", system_clock::now() + 2h).get();
+  f.mock.advance_clock(1h);
+  EXPECT_NO_THROW(b.get("exp::at").get());
+  EXPECT_NO_THROW(b.get("exp::touched").get());
+  f.mock.advance_clock(2h);
+  EXPECT_EQ(error_of([&] { b.get("exp::at").get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.get("exp::touched").get(); }), errc::document_not_found);
+  // A time point in the past: what the caller asked for, the document expires at once.
+  b.upsert("exp::past", "{}", {.expiry = system_clock::now() - 1h}).get();
+  EXPECT_EQ(error_of([&] { b.get("exp::past").get(); }), errc::document_not_found);
+  // 30 days exactly is still relative; 0 is "never".
+  b.upsert("exp::30d", "{}", {.expiry = std::chrono::days(30)}).get();
+  b.upsert("exp::never", "{}", {.expiry = 0s}).get();
+  f.mock.advance_clock(std::chrono::days(29));
+  EXPECT_NO_THROW(b.get("exp::30d").get());
+  f.mock.advance_clock(std::chrono::days(2));
+  EXPECT_EQ(error_of([&] { b.get("exp::30d").get(); }), errc::document_not_found);
+  EXPECT_NO_THROW(b.get("exp::never").get());
+}
+
 TEST(async_bucket, callbacks_coroutines_and_futures_share_one_signature)
 {
   mock_fixture f;
