@@ -43,6 +43,10 @@ std::optional<std::uint32_t> wire_expiry(expiry_time e)
 
 std::error_code bad_expiry() { return make_error_code(protocol::client_errc::invalid_argument); }
 
+// Observe-based durability is polled after the mutation: a timeout it cannot use must be refused
+// before the mutation is sent, not after it was applied.
+bool bad_durability_timeout(std::chrono::milliseconds t) noexcept { return t.count() < 0; }
+
 std::optional<protocol::durability_requirement> sync_durability(const std::optional<protocol::durability_level>& l)
 {
   if (!l || *l == protocol::durability_level::none) return std::nullopt;
@@ -205,6 +209,10 @@ void async_bucket::start_get_and_lock(impl_ptr impl, std::string key, get_and_lo
   s.op = opcode::get_locked;
   s.key = std::move(key);
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  // Negative (it became 0xFFFFFFFF on the wire) or beyond 32 bits (truncated): refused.
+  if (o.lock_time.count() < 0 || o.lock_time.count() > 0xffffffffLL) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+  }
   auto t = static_cast<std::uint32_t>(o.lock_time.count());
   s.encode = [t](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get_locked(b, 0, k, t); };
   run<get_result>(impl, std::move(s), std::move(done),
@@ -306,6 +314,9 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
   if (value.error()) return std::move(done)(value.error(), {});
+  if (bad_durability_timeout(o.durability_timeout)) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+  }
   if (o.durability_level && (o.persist_to != 0 || o.replicate_to != 0)) {
     // Synchronous and observe-based durability are alternatives, as in every SDK.
     return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
@@ -355,6 +366,9 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
 void async_bucket::start_remove(impl_ptr impl, std::string key, remove_options o, detail::completion<mutation_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  if (bad_durability_timeout(o.durability_timeout)) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+  }
   if (o.durability_level && (o.persist_to != 0 || o.replicate_to != 0)) {
     return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }
@@ -378,6 +392,9 @@ void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t de
                                  detail::completion<counter_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  if (bad_durability_timeout(o.durability_timeout)) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+  }
   if (o.durability_level && (o.persist_to != 0 || o.replicate_to != 0)) {
     return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }

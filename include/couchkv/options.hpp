@@ -71,6 +71,9 @@ struct observe_durability {
   int replicate_to{0};
 };
 
+// Timeouts (the `timeout` fields): unset or 0 = the cluster's kv_timeout. A negative timeout fails
+// the operation with invalid_argument (nothing is sent); a huge one (milliseconds::max()) means
+// "no deadline" rather than overflowing the clock.
 struct common_options {
   std::optional<std::chrono::milliseconds> timeout{}; // default: the cluster's kv_timeout
 };
@@ -85,7 +88,7 @@ struct get_and_touch_options {
 };
 
 struct get_and_lock_options {
-  std::chrono::seconds lock_time{15}; // 0 = server default
+  std::chrono::seconds lock_time{15}; // 0 = server default; negative or >= 2^32 s: invalid_argument
   std::optional<std::chrono::milliseconds> timeout{};
 };
 

@@ -178,6 +178,67 @@ TEST(async_bucket, expiries_that_would_wrap_are_refused_and_long_ones_are_absolu
   EXPECT_NO_THROW(b.get("exp::never").get());
 }
 
+// Issue 20: timeouts and lock times that would overflow or wrap. milliseconds::max() means "no
+// earlier than the end of time" (it used to overflow into an immediate timeout); a negative
+// timeout or lock time is refused with invalid_argument and nothing is sent.
+TEST(async_bucket, huge_timeouts_saturate_and_negative_ones_are_refused)
+{
+  mock_fixture f;
+  auto& b = f.bucket;
+  constexpr auto forever = std::chrono::milliseconds::max();
+  EXPECT_NO_THROW(b.upsert("to::a", "{}", {.timeout = forever}).get());
+  EXPECT_EQ(b.get("to::a", {.timeout = forever}).get().value, "{}");
+  auto many = b.get_multi({"to::a", "to::missing"}, {.timeout = forever}).get();
+  EXPECT_TRUE(many.at("to::a"));
+  EXPECT_EQ(many.at("to::missing").ec, errc::document_not_found);
+  std::atomic<int> each{0};
+  EXPECT_EQ(b.get_multi_each({"to::a"}, [&](std::error_code ec, const get_view&) { each += ec ? 0 : 1; },
+                             {.timeout = forever}).get(), 1u);
+  EXPECT_EQ(each.load(), 1);
+  EXPECT_NO_THROW(b.upsert("to::durable", "{}", {.persist_to = 1, .timeout = forever, .durability_timeout = forever}).get());
+  auto lock = b.get_and_lock("to::a", {.lock_time = 5s, .timeout = forever}).get();
+  EXPECT_NO_THROW(b.unlock("to::a", lock.cas, {.timeout = forever}).get());
+
+  // A lost answer under a huge timeout still ends: when the bucket closes, not at once.
+  {
+    mock_fixture g;
+    g.bucket.upsert("to::lost", "{}").get();
+    g.mock.drop_next(1);
+    auto pending = g.bucket.get("to::lost", {.timeout = forever});
+    EXPECT_EQ(pending.wait_for(300ms), std::future_status::timeout); // not an immediate timeout
+    g.bucket.close();
+    EXPECT_EQ(pending.wait_for(10s), std::future_status::ready);
+  }
+
+  constexpr auto negative = std::chrono::milliseconds(-1);
+  EXPECT_EQ(error_of([&] { b.get("to::a", {.timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.upsert("to::b", "{}", {.timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.remove("to::a", {.timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.counter("to::c", 1, {.initial = 1, .timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.touch("to::a", 10s, {.timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.upsert("to::b", "{}", {.persist_to = 1, .durability_timeout = negative}).get(); }),
+            errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.endure("to::a", 0, {.persist_to = 1, .timeout = negative}).get(); }), errc::invalid_argument);
+  auto neg_multi = b.get_multi({"to::a", "to::missing"}, {.timeout = negative}).get();
+  EXPECT_EQ(neg_multi.at("to::a").ec, errc::invalid_argument);
+  EXPECT_EQ(neg_multi.at("to::missing").ec, errc::invalid_argument);
+  std::vector<std::error_code> each_ec;
+  b.get_multi_each({"to::a"}, [&](std::error_code ec, const get_view&) { each_ec.push_back(ec); }, {.timeout = negative}).get();
+  ASSERT_EQ(each_ec.size(), 1u);
+  EXPECT_EQ(each_ec[0], errc::invalid_argument);
+  // Nothing was sent: to::b and to::c do not exist, to::a is still there.
+  EXPECT_EQ(error_of([&] { b.get("to::b").get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.get("to::c").get(); }), errc::document_not_found);
+  EXPECT_NO_THROW(b.get("to::a").get());
+
+  // Lock times: negative used to become 0xFFFFFFFF on the wire, 2^32 s and more were truncated.
+  EXPECT_EQ(error_of([&] { b.get_and_lock("to::a", {.lock_time = -1s}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.get_and_lock("to::a", {.lock_time = std::chrono::seconds(1LL << 32)}).get(); }),
+            errc::invalid_argument);
+  EXPECT_EQ(b.lock_multi({"to::a"}, {.lock_time = -1s}).get().at("to::a").ec, errc::invalid_argument);
+  EXPECT_NO_THROW(b.upsert("to::a", "{}").get()); // not locked
+}
+
 TEST(async_bucket, callbacks_coroutines_and_futures_share_one_signature)
 {
   mock_fixture f;
