@@ -22,15 +22,30 @@ using detail::request_spec;
 
 namespace {
 
-std::uint32_t wire_expiry(expiry_duration e)
+// The expiry field as the server reads it (see expiry_time): nullopt when `e` cannot be sent as
+// meant (negative, past the wire's 2106, or a time point the server would read as relative).
+std::optional<std::uint32_t> wire_expiry(expiry_time e)
 {
-  auto s = e.count();
-  if (s <= 0) return 0;
-  if (s <= 30 * 24 * 3600) return static_cast<std::uint32_t>(s);
-  // Longer than 30 days: the server wants an absolute Unix time.
+  constexpr std::int64_t thirty_days = 30 * 24 * 3600;
+  constexpr std::int64_t wire_max = 0xffffffff;
+  auto s = e.value().count();
+  if (e.is_absolute()) {
+    if (s <= thirty_days || s > wire_max) return std::nullopt;
+    return static_cast<std::uint32_t>(s);
+  }
+  if (s < 0) return std::nullopt;
+  if (s <= thirty_days) return static_cast<std::uint32_t>(s);
+  // Longer than 30 days: the server wants an absolute Unix time (s is at most 2^33: no overflow).
   auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (s > wire_max - now) return std::nullopt;
   return static_cast<std::uint32_t>(now + s);
 }
+
+std::error_code bad_expiry() { return make_error_code(protocol::client_errc::invalid_argument); }
+
+// Observe-based durability is polled after the mutation: a timeout it cannot use must be refused
+// before the mutation is sent, not after it was applied.
+bool bad_durability_timeout(std::chrono::milliseconds t) noexcept { return t.count() < 0; }
 
 std::optional<protocol::durability_requirement> sync_durability(const std::optional<protocol::durability_level>& l)
 {
@@ -179,8 +194,9 @@ void async_bucket::start_get_and_touch(impl_ptr impl, std::string key, get_and_t
   s.op = opcode::gat;
   s.key = std::move(key);
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
-  auto expiry = wire_expiry(o.expiry);
-  s.encode = [expiry](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_gat(b, 0, k, expiry); };
+  auto wire = wire_expiry(o.expiry);
+  if (!wire) return std::move(done)(bad_expiry(), {});
+  s.encode = [expiry = *wire](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_gat(b, 0, k, expiry); };
   run<get_result>(impl, std::move(s), std::move(done),
                   [](std::string&& k, const io::kv_response& r, std::uint16_t) { return to_get_result(std::move(k), r, false); });
 }
@@ -193,6 +209,10 @@ void async_bucket::start_get_and_lock(impl_ptr impl, std::string key, get_and_lo
   s.op = opcode::get_locked;
   s.key = std::move(key);
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
+  // Negative (it became 0xFFFFFFFF on the wire) or beyond 32 bits (truncated): refused.
+  if (o.lock_time.count() < 0 || o.lock_time.count() > 0xffffffffLL) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+  }
   auto t = static_cast<std::uint32_t>(o.lock_time.count());
   s.encode = [t](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_get_locked(b, 0, k, t); };
   run<get_result>(impl, std::move(s), std::move(done),
@@ -261,6 +281,9 @@ void async_bucket::start_unlock(impl_ptr impl, std::string key, std::uint64_t ca
                                 detail::completion<mutation_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  // CAS 0 is no lock's CAS: the server would answer with a status that reads like a lost race
+  // (or, on some versions, unlock anyway). The caller passed the wrong value; say so, send nothing.
+  if (cas == 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   request_spec s;
   s.op = opcode::unlock_key;
   s.key = std::move(key);
@@ -271,7 +294,7 @@ void async_bucket::start_unlock(impl_ptr impl, std::string key, std::uint64_t ca
                        [](std::string&& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(std::move(k), r, vb); });
 }
 
-void async_bucket::start_touch(impl_ptr impl, std::string key, expiry_duration expiry, touch_options o,
+void async_bucket::start_touch(impl_ptr impl, std::string key, expiry_time expiry, touch_options o,
                                detail::completion<mutation_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
@@ -279,8 +302,9 @@ void async_bucket::start_touch(impl_ptr impl, std::string key, expiry_duration e
   s.op = opcode::touch;
   s.key = std::move(key);
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
-  auto e = wire_expiry(expiry);
-  s.encode = [e](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_touch(b, 0, k, e); };
+  auto wire = wire_expiry(expiry);
+  if (!wire) return std::move(done)(bad_expiry(), {});
+  s.encode = [e = *wire](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_touch(b, 0, k, e); };
   run<mutation_result>(impl, std::move(s), std::move(done),
                        [](std::string&& k, const io::kv_response& r, std::uint16_t vb) { return to_mutation_result(std::move(k), r, vb); });
 }
@@ -290,10 +314,15 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
   if (value.error()) return std::move(done)(value.error(), {});
+  if (bad_durability_timeout(o.durability_timeout)) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+  }
   if (o.durability_level && (o.persist_to != 0 || o.replicate_to != 0)) {
     // Synchronous and observe-based durability are alternatives, as in every SDK.
     return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }
+  auto wire = wire_expiry(o.expiry);
+  if (!wire) return std::move(done)(bad_expiry(), {});
   request_spec s;
   s.key = std::move(key);
   s.timeout = o.timeout.value_or(std::chrono::milliseconds(0));
@@ -303,7 +332,7 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
   if (o.flags) v->flags = *o.flags;
   protocol::mutation_frames frames{.durability = sync_durability(o.durability_level)};
   auto cas = o.cas;
-  auto expiry = wire_expiry(o.expiry);
+  auto expiry = *wire;
   switch (kind) {
     case store_kind::upsert:
     case store_kind::insert:
@@ -337,6 +366,9 @@ void async_bucket::start_store(impl_ptr impl, store_kind kind, std::string key, 
 void async_bucket::start_remove(impl_ptr impl, std::string key, remove_options o, detail::completion<mutation_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  if (bad_durability_timeout(o.durability_timeout)) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+  }
   if (o.durability_level && (o.persist_to != 0 || o.replicate_to != 0)) {
     return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }
@@ -360,9 +392,15 @@ void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t de
                                  detail::completion<counter_signature> done)
 {
   if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  if (bad_durability_timeout(o.durability_timeout)) {
+    return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
+  }
   if (o.durability_level && (o.persist_to != 0 || o.replicate_to != 0)) {
     return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }
+  // Checked with or without `initial` (without, the expiry is not sent): a bad value is a bug.
+  auto wire = wire_expiry(o.expiry);
+  if (!wire) return std::move(done)(bad_expiry(), {});
   request_spec s;
   s.op = delta >= 0 ? opcode::increment : opcode::decrement;
   s.key = std::move(key);
@@ -370,7 +408,7 @@ void async_bucket::start_counter(impl_ptr impl, std::string key, std::int64_t de
   protocol::counter_args args;
   args.delta = delta >= 0 ? static_cast<std::uint64_t>(delta) : static_cast<std::uint64_t>(-(delta + 1)) + 1;
   args.initial = o.initial.value_or(0);
-  args.expiry = o.initial ? wire_expiry(o.expiry) : 0xffffffffu; // no initial: missing is an error
+  args.expiry = o.initial ? *wire : 0xffffffffu; // no initial: missing is an error
   args.frames.durability = sync_durability(o.durability_level);
   auto op = s.op;
   s.encode = [op, args](protocol::byte_buffer& b, const protocol::doc_key& k) { protocol::append_counter(b, op, 0, k, args); };

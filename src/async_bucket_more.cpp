@@ -69,7 +69,7 @@ void async_bucket::start_store_multi(impl_ptr impl, store_kind kind, std::vector
                            std::move(done));
 }
 
-void async_bucket::start_touch_multi(impl_ptr impl, std::vector<std::string> keys, expiry_duration expiry, touch_options o,
+void async_bucket::start_touch_multi(impl_ptr impl, std::vector<std::string> keys, expiry_time expiry, touch_options o,
                                      detail::completion<multi_mutation_signature> done)
 {
   auto shared = std::make_shared<std::vector<std::string>>(keys);

@@ -34,7 +34,7 @@ io::http_request make_request(std::string method, std::string target, const view
   io::http_request r;
   r.method = std::move(method);
   r.target = std::move(target);
-  r.deadline = io::clock::now() + o.timeout;
+  r.deadline = detail::deadline_after(io::clock::now(), o.timeout);
   return r;
 }
 
@@ -72,6 +72,7 @@ std::shared_ptr<detail::completion<Sig>> share(detail::completion<Sig> c)
 void async_bucket::start_query(impl_ptr impl, view_query q, view_options o, detail::completion<view_signature> done)
 {
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (o.timeout.count() < 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   auto d = share(std::move(done));
   detail::run_view_query(impl, std::move(q), o, nullptr, [impl, d](std::error_code ec, view_result r, std::string detail) {
     if (ec) remember(*impl, std::move(detail));
@@ -83,6 +84,7 @@ void async_bucket::start_query_stream(impl_ptr impl, view_query q, view_row_hand
                                       detail::completion<view_stream_signature> done)
 {
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (o.timeout.count() < 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   if (!h) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   auto d = share(std::move(done));
   detail::run_view_query(impl, std::move(q), o, std::move(h), [impl, d](std::error_code ec, view_result r, std::string detail) {
@@ -95,6 +97,7 @@ void async_bucket::start_get_design_document(impl_ptr impl, std::string name, vi
                                              detail::completion<design_document_signature> done)
 {
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (o.timeout.count() < 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   name = strip_design_prefix(std::move(name));
   if (name.empty()) return std::move(done)(make_error_code(view_errc::invalid_argument), {});
   auto d = share(std::move(done));
@@ -114,6 +117,7 @@ void async_bucket::start_upsert_design_document(impl_ptr impl, design_document d
                                                 detail::completion<design_ack_signature> done)
 {
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (o.timeout.count() < 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   doc.name = strip_design_prefix(std::move(doc.name));
   if (doc.name.empty()) return std::move(done)(make_error_code(view_errc::invalid_argument), {});
   auto d = share(std::move(done));
@@ -131,6 +135,7 @@ void async_bucket::start_remove_design_document(impl_ptr impl, std::string name,
                                                 detail::completion<design_ack_signature> done)
 {
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (o.timeout.count() < 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   name = strip_design_prefix(std::move(name));
   if (name.empty()) return std::move(done)(make_error_code(view_errc::invalid_argument), {});
   auto d = share(std::move(done));
@@ -145,6 +150,7 @@ void async_bucket::start_list_design_documents(impl_ptr impl, view_options o,
                                                detail::completion<design_documents_signature> done)
 {
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (o.timeout.count() < 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   auto d = share(std::move(done));
   std::string target = "/pools/default/buckets/";
   views::append_percent_encoded(target, impl->name());
@@ -182,6 +188,7 @@ void async_bucket::start_publish_design_document(impl_ptr impl, std::string name
                                                  detail::completion<design_ack_signature> done)
 {
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  if (o.timeout.count() < 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   name = strip_design_prefix(std::move(name));
   if (name.starts_with("dev_")) name.erase(0, 4);
   if (name.empty()) return std::move(done)(make_error_code(view_errc::invalid_argument), {});

@@ -76,7 +76,7 @@ mutation_result bucket::unlock(std::string key, std::uint64_t cas, common_option
   check_thread("unlock");
   return b_.unlock(std::move(key), cas, opts).get();
 }
-mutation_result bucket::touch(std::string key, expiry_duration expiry, touch_options opts)
+mutation_result bucket::touch(std::string key, expiry_time expiry, touch_options opts)
 {
   check_thread("touch");
   return b_.touch(std::move(key), expiry, opts).get();

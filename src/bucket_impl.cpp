@@ -475,7 +475,11 @@ void bucket_impl::execute_erased(request_spec spec, request_done done)
 void bucket_impl::execute(std::shared_ptr<bucket_op> o)
 {
   auto timeout = o->spec.timeout.count() ? o->spec.timeout : settings_.cs.options.kv_timeout;
-  o->deadline = io::clock::now() + timeout;
+  o->deadline = deadline_after(io::clock::now(), timeout);
+  if (timeout.count() < 0) {
+    // A negative timeout is a caller's bug, not an immediate timeout: nothing is sent.
+    return asio::dispatch(strand_, [self = shared_from_this(), o] { self->finish(o, protocol::client_errc::invalid_argument, {}); });
+  }
   if (io::running_on(strand_)) return attempt(std::move(o)); // dispatch, minus the wrapping
   asio::dispatch(strand_, [self = shared_from_this(), o] { self->attempt(o); });
 }
@@ -644,7 +648,12 @@ void bucket_impl::run_get_batch(const std::shared_ptr<get_batch>& b)
   const auto n = b->keys.size();
   if (n == 0) return;
   const auto timeout = b->timeout.count() ? b->timeout : settings_.cs.options.kv_timeout;
-  const auto deadline = io::clock::now() + timeout;
+  const auto deadline = deadline_after(io::clock::now(), timeout);
+  if (timeout.count() < 0) {
+    // A negative timeout: every key fails with invalid_argument, nothing is sent.
+    for (std::size_t i = 0; i < n; ++i) b->done(i, make_error_code(protocol::client_errc::invalid_argument), {});
+    return;
+  }
   auto alone = [&](std::size_t i) { attempt(batch_key_op(b, i, deadline)); };
   auto cfg = tracker_.current();
   const bool ketama = is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama);

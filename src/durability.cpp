@@ -46,7 +46,7 @@ std::error_code resolve(const vbucket_placement& p, int persist_to, int replicat
 struct endure_op : std::enable_shared_from_this<endure_op> {
   endure_op(std::shared_ptr<bucket_impl> b, endure_spec s, endure_done d)
       : impl(std::move(b)), spec(std::move(s)), done(std::move(d)), timer(impl->executor()),
-        deadline(io::clock::now() + spec.timeout), interval(std::max(spec.interval, std::chrono::milliseconds(1)))
+        deadline(deadline_after(io::clock::now(), spec.timeout)), interval(std::max(spec.interval, std::chrono::milliseconds(1)))
   {
     outcome.by_seqno = spec.token.has_value();
   }
@@ -232,7 +232,7 @@ struct endure_op : std::enable_shared_from_this<endure_op> {
 
   void next_round(const std::string& last_error)
   {
-    if (io::clock::now() + interval >= deadline) {
+    if (deadline_after(io::clock::now(), interval) >= deadline) {
       return finish(make_error_code(couchkv::client_errc::durability_timeout),
                     "timed out after " + std::to_string(spec.timeout.count()) + " ms" +
                         (last_error.empty() ? std::string{} : " (last node error: " + last_error + ")"));
@@ -266,6 +266,12 @@ std::error_code durability_possible(const bucket_impl& impl, std::string_view ke
 void start_endure(const std::shared_ptr<bucket_impl>& impl, endure_spec spec, endure_done done)
 {
   asio::dispatch(impl->executor(), [impl, spec = std::move(spec), done = std::move(done)]() mutable {
+    if (spec.timeout.count() < 0 || spec.interval.count() < 0) {
+      durability_outcome o;
+      o.met = false;
+      o.detail = "negative timeout or interval";
+      return done(make_error_code(protocol::client_errc::invalid_argument), o);
+    }
     if (spec.persist_to == 0 && spec.replicate_to == 0) {
       durability_outcome o;
       o.met = false;

@@ -53,4 +53,18 @@ struct backoff_policy {
 // timeout otherwise.
 [[nodiscard]] std::error_code timeout_error(protocol::opcode op, bool possibly_applied) noexcept;
 
+// now + timeout without overflow: a timeout too long for the clock (milliseconds::max(), whose
+// nanoseconds do not fit in 64 bits) gives time_point::max(), which the I/O layer reads as "no
+// deadline". A negative timeout gives `now` (callers refuse negative timeouts before this).
+template <class TimePoint, class Rep, class Period>
+[[nodiscard]] constexpr TimePoint deadline_after(TimePoint now, std::chrono::duration<Rep, Period> timeout) noexcept
+{
+  using source = std::chrono::duration<Rep, Period>;
+  if (timeout <= source::zero()) return now;
+  // The room left before max(), in the timeout's unit (rounded down, so no overflow either way).
+  const auto room = std::chrono::duration_cast<source>(TimePoint::max() - now);
+  if (timeout >= room) return TimePoint::max();
+  return now + std::chrono::duration_cast<typename TimePoint::duration>(timeout);
+}
+
 } // namespace couchkv::detail

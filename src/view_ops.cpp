@@ -265,7 +265,7 @@ void run_view_query(const std::shared_ptr<bucket_impl>& impl, view_query q, view
     op->opts = o;
     op->sink = std::move(sink);
     op->done = std::move(done);
-    op->deadline = io::clock::now() + o.timeout;
+    op->deadline = deadline_after(io::clock::now(), o.timeout);
     op->start();
   });
 }

@@ -131,6 +131,7 @@ public:
                                            std::move(key), opts);
   }
 
+  // `cas` is the lock CAS get_and_lock returned; 0 is refused (invalid_argument, nothing sent).
   template <class Token = use_future_t>
   auto unlock(std::string key, std::uint64_t cas, common_options opts = {}, Token&& token = {})
   {
@@ -142,10 +143,10 @@ public:
   }
 
   template <class Token = use_future_t>
-  auto touch(std::string key, expiry_duration expiry, touch_options opts = {}, Token&& token = {})
+  auto touch(std::string key, expiry_time expiry, touch_options opts = {}, Token&& token = {})
   {
     return detail::initiate<mutation_signature>(std::forward<Token>(token), get_executor(),
-                                                [impl = impl_](auto done, std::string k, expiry_duration e, touch_options o) {
+                                                [impl = impl_](auto done, std::string k, expiry_time e, touch_options o) {
                                                   start_touch(impl, std::move(k), e, o, std::move(done));
                                                 },
                                                 std::move(key), expiry, opts);
@@ -286,11 +287,11 @@ public:
     return store_multi(store_kind::prepend, as_binary(std::move(items)), opts, std::forward<Token>(token));
   }
   template <class Token = use_future_t>
-  auto touch_multi(std::vector<std::string> keys, expiry_duration expiry, touch_options opts = {}, Token&& token = {})
+  auto touch_multi(std::vector<std::string> keys, expiry_time expiry, touch_options opts = {}, Token&& token = {})
   {
     return detail::initiate<multi_mutation_signature>(
         std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::string> k, expiry_duration e, touch_options o) {
+        [impl = impl_](auto done, std::vector<std::string> k, expiry_time e, touch_options o) {
           start_touch_multi(impl, std::move(k), e, o, std::move(done));
         },
         std::move(keys), expiry, opts);
@@ -327,7 +328,7 @@ public:
         },
         std::move(keys), opts);
   }
-  // key -> lock CAS.
+  // key -> lock CAS (0: that key fails with invalid_argument, as unlock()).
   template <class Token = use_future_t>
   auto unlock_multi(std::vector<std::pair<std::string, std::uint64_t>> keys_and_cas, common_options opts = {},
                     Token&& token = {})
@@ -535,7 +536,7 @@ private:
   static void start_get_and_lock(impl_ptr, std::string, get_and_lock_options, detail::completion<get_signature>);
   static void start_get_replica(impl_ptr, std::string, replica_options, detail::completion<get_signature>);
   static void start_unlock(impl_ptr, std::string, std::uint64_t, common_options, detail::completion<mutation_signature>);
-  static void start_touch(impl_ptr, std::string, expiry_duration, touch_options, detail::completion<mutation_signature>);
+  static void start_touch(impl_ptr, std::string, expiry_time, touch_options, detail::completion<mutation_signature>);
   static void start_store(impl_ptr, store_kind, std::string, document_value, mutation_options,
                           detail::completion<mutation_signature>);
   static void start_remove(impl_ptr, std::string, remove_options, detail::completion<mutation_signature>);
@@ -551,7 +552,7 @@ private:
                                  detail::completion<multi_mutation_signature>);
   static void start_store_multi(impl_ptr, store_kind, std::vector<std::pair<std::string, document_value>>,
                                 mutation_options, detail::completion<multi_mutation_signature>);
-  static void start_touch_multi(impl_ptr, std::vector<std::string>, expiry_duration, touch_options,
+  static void start_touch_multi(impl_ptr, std::vector<std::string>, expiry_time, touch_options,
                                 detail::completion<multi_mutation_signature>);
   static void start_counter_multi(impl_ptr, std::vector<std::string>, std::int64_t, counter_options,
                                   detail::completion<multi_counter_signature>);

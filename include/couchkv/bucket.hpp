@@ -36,7 +36,7 @@ public:
   get_result get_and_lock(std::string key, get_and_lock_options opts = {});
   get_result get_replica(std::string key, replica_options opts = {});
   mutation_result unlock(std::string key, std::uint64_t cas, common_options opts = {});
-  mutation_result touch(std::string key, expiry_duration expiry, touch_options opts = {});
+  mutation_result touch(std::string key, expiry_time expiry, touch_options opts = {});
   mutation_result upsert(std::string key, document_value value, mutation_options opts = {});
   mutation_result insert(std::string key, document_value value, mutation_options opts = {});
   mutation_result replace(std::string key, document_value value, mutation_options opts = {});

@@ -7,12 +7,62 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 
 namespace couchkv {
 
-// Expiry as the server takes it: 0 = never; up to 30 days = relative; beyond = absolute Unix time.
-// A std::chrono::seconds duration is converted (relative when <= 30 days, else absolute from now).
+// Expiry as the server takes it: 0 = never; up to 30 days (2,592,000 s) = relative; beyond =
+// absolute Unix time. A std::chrono::seconds duration is converted (relative when <= 30 days,
+// else absolute from now).
 using expiry_duration = std::chrono::seconds;
+
+// An expiry, as the options and touch() take it: a duration from now (`60s`, `std::chrono::days(40)`)
+// or a point in time (`std::chrono::system_clock::now() + 24h`, a sys_days). The 30-day rule:
+//  - a duration of 0 means "never expires"; up to 30 days is sent as is (relative);
+//  - a longer duration is sent as the absolute Unix time now + duration (the server reads any
+//    number above 30 days as a Unix time), measured on this machine's clock;
+//  - a time point is sent as its Unix time. One in the past makes the document expire at once.
+// The wire carries an unsigned 32-bit Unix time, so expiries end in February 2106. An expiry that
+// cannot be sent as meant fails the operation with invalid_argument before anything is sent: a
+// negative duration, a duration or time point past 2106, a time point within 30 days of the epoch
+// (the server would read it as relative).
+class expiry_time {
+public:
+  constexpr expiry_time() noexcept = default;
+  // Any duration that converts to seconds without loss (seconds, minutes, hours, days, ...).
+  template <class Rep, class Period>
+    requires std::is_convertible_v<std::chrono::duration<Rep, Period>, std::chrono::seconds>
+  constexpr expiry_time(std::chrono::duration<Rep, Period> d) noexcept : secs_(clamp(d)) // NOLINT: implicit by design
+  {
+  }
+  template <class Duration>
+  constexpr expiry_time(std::chrono::sys_time<Duration> tp) noexcept // NOLINT: implicit by design
+      : secs_(clamp(tp.time_since_epoch())), absolute_(true)
+  {
+  }
+
+  // A time point (else a duration from now).
+  [[nodiscard]] constexpr bool is_absolute() const noexcept { return absolute_; }
+  // The duration, or the time point's seconds since the Unix epoch (clamped to +-2^33 s,
+  // far beyond what can be sent: a clamped value is always refused).
+  [[nodiscard]] constexpr std::chrono::seconds value() const noexcept { return std::chrono::seconds(secs_); }
+  friend constexpr bool operator==(const expiry_time&, const expiry_time&) noexcept = default;
+
+private:
+  static constexpr std::int64_t limit = std::int64_t{1} << 33; // year 2242; in nanoseconds still fits
+  template <class Rep, class Period>
+  static constexpr std::int64_t clamp(std::chrono::duration<Rep, Period> d) noexcept
+  {
+    // Compared in the caller's unit first, so that converting cannot overflow (INT64_MAX hours).
+    using source = std::chrono::duration<Rep, Period>;
+    constexpr auto hi = std::chrono::duration_cast<source>(std::chrono::seconds(limit));
+    if (d > hi) return limit;
+    if (d < -hi) return -limit;
+    return std::chrono::floor<std::chrono::seconds>(d).count();
+  }
+  std::int64_t secs_{0};
+  bool absolute_{false};
+};
 
 // Client-side durability (observe polling), as persist_to / replicate_to in the Python SDK 2.x.
 // -1 means "as many as the bucket has" (the Python SDK's negative values).
@@ -21,6 +71,9 @@ struct observe_durability {
   int replicate_to{0};
 };
 
+// Timeouts (the `timeout` fields): unset or 0 = the cluster's kv_timeout. A negative timeout fails
+// the operation with invalid_argument (nothing is sent); a huge one (milliseconds::max()) means
+// "no deadline" rather than overflowing the clock.
 struct common_options {
   std::optional<std::chrono::milliseconds> timeout{}; // default: the cluster's kv_timeout
 };
@@ -30,18 +83,18 @@ struct get_options {
 };
 
 struct get_and_touch_options {
-  expiry_duration expiry{0};
+  expiry_time expiry{};
   std::optional<std::chrono::milliseconds> timeout{};
 };
 
 struct get_and_lock_options {
-  std::chrono::seconds lock_time{15}; // 0 = server default
+  std::chrono::seconds lock_time{15}; // 0 = server default; negative or >= 2^32 s: invalid_argument
   std::optional<std::chrono::milliseconds> timeout{};
 };
 
 struct mutation_options {
   std::uint64_t cas{0};         // replace/remove/append/prepend: fail on CAS mismatch when set
-  expiry_duration expiry{0};
+  expiry_time expiry{};
   std::optional<std::uint32_t> flags{}; // override the transcoder's flags (rarely right)
   int persist_to{0};
   int replicate_to{0};
@@ -62,7 +115,7 @@ struct remove_options {
 struct counter_options {
   // Created with this value when missing; without it a missing counter is document_not_found.
   std::optional<std::uint64_t> initial{};
-  expiry_duration expiry{0};
+  expiry_time expiry{};
   int persist_to{0};
   int replicate_to{0};
   std::optional<protocol::durability_level> durability_level{};

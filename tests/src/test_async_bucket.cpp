@@ -106,6 +106,132 @@ TEST(async_bucket, every_operation_against_the_mock)
   EXPECT_TRUE(durable.durability->met) << durable.durability->detail;
 }
 
+// Issue 20: expiries that cannot be sent as meant fail with invalid_argument and send nothing;
+// durations beyond 30 days and time points become the absolute Unix time the server expects.
+TEST(async_bucket, expiries_that_would_wrap_are_refused_and_long_ones_are_absolute)
+{
+  mock_fixture f;
+  auto& b = f.bucket;
+  using std::chrono::system_clock;
+  const std::vector<std::pair<std::string, expiry_time>> bad{
+      {"3e9 s", std::chrono::seconds(3'000'000'000LL)},      // now + 3e9 s is past 2106
+      {"INT64_MAX s", std::chrono::seconds::max()},
+      {"INT64_MAX h", std::chrono::hours::max()},
+      {"-1 s", -1s},
+      {"-INT64_MAX s", std::chrono::seconds::min()},
+      {"10 days after the epoch", system_clock::time_point(std::chrono::days(10))}, // reads as relative
+      {"year 2200", std::chrono::sys_days(std::chrono::year(2200) / 1 / 1)},
+      {"time_point max", system_clock::time_point::max()},
+  };
+  b.upsert("exp::kept", R"({"k":1})").get();
+  for (const auto& [what, e] : bad) {
+    SCOPED_TRACE(what);
+    EXPECT_EQ(error_of([&] { b.upsert("exp::new", "{}", {.expiry = e}).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.insert("exp::new", "{}", {.expiry = e}).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.replace("exp::kept", "{}", {.expiry = e}).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.touch("exp::kept", e).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.get_and_touch("exp::kept", {.expiry = e}).get(); }), errc::invalid_argument);
+    EXPECT_EQ(error_of([&] { b.counter("exp::ctr", 1, {.initial = 5, .expiry = e}).get(); }), errc::invalid_argument);
+    auto multi = b.touch_multi({"exp::kept"}, e).get();
+    EXPECT_EQ(multi.at("exp::kept").ec, errc::invalid_argument);
+  }
+  // Nothing was sent: no document was created, the kept one is unchanged and does not expire.
+  EXPECT_EQ(error_of([&] { b.get("exp::new").get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.get("exp::ctr").get(); }), errc::document_not_found);
+  f.mock.advance_clock(std::chrono::days(365));
+  EXPECT_EQ(b.get("exp::kept").get().value, R"({"k":1})");
+
+  // 40 days: beyond the 30-day rule, so sent as now + 40 days (absolute), and it holds.
+  b.upsert("exp::40d", "{}", {.expiry = std::chrono::days(40)}).get();
+  f.mock.advance_clock(std::chrono::days(39));
+  EXPECT_NO_THROW(b.get("exp::40d").get());
+  f.mock.advance_clock(std::chrono::days(2));
+  EXPECT_EQ(error_of([&] { b.get("exp::40d").get(); }), errc::document_not_found);
+
+  // A time point, in the options and in touch().
+  b.upsert("exp::at", "{}", {.expiry = system_clock::now() + 2h}).get();
+  b.upsert("exp::touched", "{}").get();
+  b.touch("exp::touched", system_clock::now() + 2h).get();
+  f.mock.advance_clock(1h);
+  EXPECT_NO_THROW(b.get("exp::at").get());
+  EXPECT_NO_THROW(b.get("exp::touched").get());
+  f.mock.advance_clock(2h);
+  EXPECT_EQ(error_of([&] { b.get("exp::at").get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.get("exp::touched").get(); }), errc::document_not_found);
+  // A time point in the past: what the caller asked for, the document expires at once.
+  b.upsert("exp::past", "{}", {.expiry = system_clock::now() - 1h}).get();
+  EXPECT_EQ(error_of([&] { b.get("exp::past").get(); }), errc::document_not_found);
+  // 30 days exactly is still relative; 0 is "never".
+  b.upsert("exp::30d", "{}", {.expiry = std::chrono::days(30)}).get();
+  b.upsert("exp::never", "{}", {.expiry = 0s}).get();
+  f.mock.advance_clock(std::chrono::days(29));
+  EXPECT_NO_THROW(b.get("exp::30d").get());
+  f.mock.advance_clock(std::chrono::days(2));
+  EXPECT_EQ(error_of([&] { b.get("exp::30d").get(); }), errc::document_not_found);
+  EXPECT_NO_THROW(b.get("exp::never").get());
+}
+
+// Issue 20: timeouts and lock times that would overflow or wrap. milliseconds::max() means "no
+// earlier than the end of time" (it used to overflow into an immediate timeout); a negative
+// timeout or lock time is refused with invalid_argument and nothing is sent.
+TEST(async_bucket, huge_timeouts_saturate_and_negative_ones_are_refused)
+{
+  mock_fixture f;
+  auto& b = f.bucket;
+  constexpr auto forever = std::chrono::milliseconds::max();
+  EXPECT_NO_THROW(b.upsert("to::a", "{}", {.timeout = forever}).get());
+  EXPECT_EQ(b.get("to::a", {.timeout = forever}).get().value, "{}");
+  auto many = b.get_multi({"to::a", "to::missing"}, {.timeout = forever}).get();
+  EXPECT_TRUE(many.at("to::a"));
+  EXPECT_EQ(many.at("to::missing").ec, errc::document_not_found);
+  std::atomic<int> each{0};
+  EXPECT_EQ(b.get_multi_each({"to::a"}, [&](std::error_code ec, const get_view&) { each += ec ? 0 : 1; },
+                             {.timeout = forever}).get(), 1u);
+  EXPECT_EQ(each.load(), 1);
+  EXPECT_NO_THROW(b.upsert("to::durable", "{}", {.persist_to = 1, .timeout = forever, .durability_timeout = forever}).get());
+  auto lock = b.get_and_lock("to::a", {.lock_time = 5s, .timeout = forever}).get();
+  EXPECT_NO_THROW(b.unlock("to::a", lock.cas, {.timeout = forever}).get());
+
+  // A lost answer under a huge timeout still ends: when the bucket closes, not at once.
+  {
+    mock_fixture g;
+    g.bucket.upsert("to::lost", "{}").get();
+    g.mock.drop_next(1);
+    auto pending = g.bucket.get("to::lost", {.timeout = forever});
+    EXPECT_EQ(pending.wait_for(300ms), std::future_status::timeout); // not an immediate timeout
+    g.bucket.close();
+    EXPECT_EQ(pending.wait_for(10s), std::future_status::ready);
+  }
+
+  constexpr auto negative = std::chrono::milliseconds(-1);
+  EXPECT_EQ(error_of([&] { b.get("to::a", {.timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.upsert("to::b", "{}", {.timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.remove("to::a", {.timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.counter("to::c", 1, {.initial = 1, .timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.touch("to::a", 10s, {.timeout = negative}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.upsert("to::b", "{}", {.persist_to = 1, .durability_timeout = negative}).get(); }),
+            errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.endure("to::a", 0, {.persist_to = 1, .timeout = negative}).get(); }), errc::invalid_argument);
+  auto neg_multi = b.get_multi({"to::a", "to::missing"}, {.timeout = negative}).get();
+  EXPECT_EQ(neg_multi.at("to::a").ec, errc::invalid_argument);
+  EXPECT_EQ(neg_multi.at("to::missing").ec, errc::invalid_argument);
+  std::vector<std::error_code> each_ec;
+  b.get_multi_each({"to::a"}, [&](std::error_code ec, const get_view&) { each_ec.push_back(ec); }, {.timeout = negative}).get();
+  ASSERT_EQ(each_ec.size(), 1u);
+  EXPECT_EQ(each_ec[0], errc::invalid_argument);
+  // Nothing was sent: to::b and to::c do not exist, to::a is still there.
+  EXPECT_EQ(error_of([&] { b.get("to::b").get(); }), errc::document_not_found);
+  EXPECT_EQ(error_of([&] { b.get("to::c").get(); }), errc::document_not_found);
+  EXPECT_NO_THROW(b.get("to::a").get());
+
+  // Lock times: negative used to become 0xFFFFFFFF on the wire, 2^32 s and more were truncated.
+  EXPECT_EQ(error_of([&] { b.get_and_lock("to::a", {.lock_time = -1s}).get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.get_and_lock("to::a", {.lock_time = std::chrono::seconds(1LL << 32)}).get(); }),
+            errc::invalid_argument);
+  EXPECT_EQ(b.lock_multi({"to::a"}, {.lock_time = -1s}).get().at("to::a").ec, errc::invalid_argument);
+  EXPECT_NO_THROW(b.upsert("to::a", "{}").get()); // not locked
+}
+
 TEST(async_bucket, callbacks_coroutines_and_futures_share_one_signature)
 {
   mock_fixture f;

@@ -290,6 +290,30 @@ TEST(multi_observe_stats, lock_multi_and_unlock_multi_with_mixed_outcomes)
   EXPECT_NO_THROW(f.bucket.upsert("lock::0", "{}").get()); // unlocked
 }
 
+// Issue 20: CAS 0 is no lock's CAS. Unlock refuses it before sending anything, so the lock
+// stays, in the single and the multi form.
+TEST(multi_observe_stats, unlock_with_cas_zero_is_refused_and_the_lock_stays)
+{
+  fixture f;
+  f.bucket.upsert("cas0::a", "{}").get();
+  f.bucket.upsert("cas0::b", "{}").get();
+  auto a = f.bucket.get_and_lock("cas0::a", {.lock_time = 15s}).get();
+  auto b = f.bucket.get_and_lock("cas0::b", {.lock_time = 15s}).get();
+  EXPECT_EQ(error_of([&] { f.bucket.unlock("cas0::a", 0).get(); }), errc::invalid_argument);
+  auto multi = f.bucket.unlock_multi({{"cas0::a", 0}, {"cas0::b", 0}}).get();
+  ASSERT_EQ(multi.size(), 2u);
+  EXPECT_EQ(multi.at("cas0::a").ec, errc::invalid_argument);
+  EXPECT_EQ(multi.at("cas0::b").ec, errc::invalid_argument);
+  // Still locked: nothing reached the server.
+  EXPECT_EQ(error_of([&] { f.bucket.upsert("cas0::a", "{}").get(); }), errc::document_locked);
+  EXPECT_EQ(error_of([&] { f.bucket.upsert("cas0::b", "{}").get(); }), errc::document_locked);
+  f.bucket.unlock("cas0::a", a.cas).get();
+  auto ok = f.bucket.unlock_multi({{"cas0::b", b.cas}}).get();
+  EXPECT_TRUE(ok.at("cas0::b"));
+  EXPECT_NO_THROW(f.bucket.upsert("cas0::a", "{}").get());
+  EXPECT_NO_THROW(f.bucket.upsert("cas0::b", "{}").get());
+}
+
 TEST(multi_observe_stats, get_replica_multi_and_observe_multi)
 {
   fixture f(options(3, 1, 20ms, 20ms));

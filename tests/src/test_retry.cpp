@@ -97,3 +97,23 @@ TEST(retry, timeout_is_ambiguous_only_for_mutations_that_may_have_run)
   EXPECT_EQ(timeout_error(opcode::set, false), protocol::client_errc::timeout);
   EXPECT_EQ(timeout_error(opcode::get, true), protocol::client_errc::timeout);
 }
+
+// Issue 20: now + timeout must not overflow. milliseconds::max() in nanoseconds does not fit in
+// 64 bits; saturated, it is "no deadline" (time_point::max()), not a deadline in the past.
+TEST(retry, deadlines_saturate_instead_of_overflowing)
+{
+  using clock = std::chrono::steady_clock;
+  const auto now = clock::now();
+  EXPECT_EQ(deadline_after(now, std::chrono::milliseconds::max()), clock::time_point::max());
+  EXPECT_EQ(deadline_after(now, std::chrono::hours::max()), clock::time_point::max());
+  EXPECT_EQ(deadline_after(now, std::chrono::nanoseconds::max()), clock::time_point::max());
+  EXPECT_EQ(deadline_after(now, 2500ms), now + 2500ms);
+  EXPECT_EQ(deadline_after(now, 0ms), now);
+  EXPECT_EQ(deadline_after(now, -5ms), now); // refused by callers; never a wrapped future
+  // Just below the end of the clock: still exact, then saturated.
+  const auto late = clock::time_point::max() - 10ms;
+  EXPECT_EQ(deadline_after(late, 9ms), late + 9ms);
+  EXPECT_EQ(deadline_after(late, 10ms), clock::time_point::max());
+  EXPECT_EQ(deadline_after(late, 11ms), clock::time_point::max());
+  static_assert(deadline_after(clock::time_point{}, std::chrono::seconds::max()) == clock::time_point::max());
+}

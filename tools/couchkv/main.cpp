@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -51,21 +52,36 @@ void usage(std::ostream& out)
          "\"default\", password \"password\") and connects to it.\n";
 }
 
-struct cli_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+// A usage error: exit status 2 (as pillowfight's). Every number is parsed by cli::parse_uint /
+// parse_int: range-checked, with a message naming what was wrong.
+using cli_error = couchkv::cli::usage_error;
+using couchkv::cli::parse_int;
+using couchkv::cli::parse_uint;
+constexpr std::uint64_t u64_max = ~std::uint64_t{0};
+constexpr std::uint64_t u32_max = 0xffffffffu;
 
-std::uint64_t number(const std::string& s, const char* what)
+// Server-provided (and echoed) text, safe for the terminal: see cli::escape_control.
+std::string shown(std::string_view text) { return couchkv::cli::escape_control(text); }
+
+// A document's value: printed as it is (JSON documents normally are) unless it holds control
+// characters or bytes that are not UTF-8; then escaped, and the line says "(escaped)". A value
+// is never allowed to move the cursor, clear the screen or fake a line of output.
+struct value_text {
+  std::string text;
+  bool escaped{false};
+};
+value_text printable_value(std::string_view v)
 {
-  try {
-    std::size_t pos = 0;
-    auto v = std::stoull(s, &pos, 0);
-    if (pos != s.size()) throw cli_error("");
-    return v;
-  } catch (...) {
-    throw cli_error(std::string("expected a number for ") + what + ", got \"" + s + "\"");
+  // Backslashes alone need no escaping: printed as is they cannot do harm.
+  std::string without_backslashes;
+  for (char ch : v) {
+    if (ch != '\\') without_backslashes += ch;
   }
+  if (couchkv::cli::escape_control(without_backslashes) == without_backslashes) return {std::string(v), false};
+  return {couchkv::cli::escape_control(v), true};
 }
+std::ostream& operator<<(std::ostream& out, const value_text& v) { return out << v.text; }
+const char* escaped_note(const value_text& v) { return v.escaped ? " (escaped)" : ""; }
 
 struct session {
   async_bucket& bucket;
@@ -86,24 +102,27 @@ struct session {
     std::vector<std::string> pos;
     for (std::size_t i = 0; i < args.size(); ++i) {
       auto need = [&]() -> std::string {
-        if (i + 1 >= args.size()) throw cli_error(args[i] + " needs a value");
+        if (i + 1 >= args.size()) throw cli_error(shown(args[i]) + " needs a value");
         return args[++i];
       };
-      if (args[i] == "--cas") cas = number(need(), "--cas");
-      else if (args[i] == "--expiry") expiry = static_cast<std::int64_t>(number(need(), "--expiry"));
-      else if (args[i] == "--initial") initial = number(need(), "--initial");
+      // --expiry: seconds (relative up to 30 days, then from now; see expiry_time); the facade
+      // refuses what cannot be sent (past 2106).
+      if (args[i] == "--cas") cas = parse_uint("--cas", need(), 0, u64_max);
+      else if (args[i] == "--expiry") expiry = static_cast<std::int64_t>(parse_uint("--expiry", need(), 0, u32_max));
+      else if (args[i] == "--initial") initial = parse_uint("--initial", need(), 0, u64_max);
       else pos.push_back(args[i]);
     }
     auto want = [&](std::size_t n) {
-      if (pos.size() < n) throw cli_error(cmd + ": expected " + std::to_string(n) + " argument(s)");
+      if (pos.size() < n) throw cli_error(shown(cmd) + ": expected " + std::to_string(n) + " argument(s)");
     };
     try {
       if (cmd == "get") {
         want(1);
         for (const auto& k : pos) {
           auto r = bucket.get(k, {.timeout = timeout}).get();
-          std::cout << k << "  " << r.value << "  flags=0x" << std::hex << r.flags << " cas=0x" << r.cas << std::dec
-                    << " (" << to_string(r.format()) << ")\n";
+          auto v = printable_value(r.value);
+          std::cout << shown(k) << "  " << v << "  flags=0x" << std::hex << r.flags << " cas=0x" << r.cas << std::dec
+                    << " (" << to_string(r.format()) << ")" << escaped_note(v) << "\n";
         }
       } else if (cmd == "upsert" || cmd == "insert" || cmd == "replace") {
         want(2);
@@ -122,52 +141,55 @@ struct session {
         print_mutation(cmd, bucket.remove(pos[0], {.cas = cas, .timeout = timeout}).get());
       } else if (cmd == "counter") {
         want(2);
-        std::int64_t delta = 0;
-        try {
-          delta = std::stoll(pos[1]);
-        } catch (...) {
-          throw cli_error("counter: DELTA must be an integer");
-        }
+        auto delta = parse_int("counter: DELTA", pos[1], std::numeric_limits<std::int64_t>::min(),
+                               std::numeric_limits<std::int64_t>::max());
         auto r = bucket.counter(pos[0], delta, {.initial = initial, .expiry = std::chrono::seconds(expiry),
                                                 .timeout = timeout}).get();
-        std::cout << pos[0] << "  counter=" << r.value << " cas=0x" << std::hex << r.cas << std::dec << "\n";
+        std::cout << shown(pos[0]) << "  counter=" << r.value << " cas=0x" << std::hex << r.cas << std::dec << "\n";
       } else if (cmd == "touch") {
         want(2);
-        print_mutation(cmd, bucket.touch(pos[0], std::chrono::seconds(number(pos[1], "EXPIRY")), {.timeout = timeout}).get());
+        print_mutation(cmd, bucket.touch(pos[0], std::chrono::seconds(parse_uint("touch: EXPIRY_S", pos[1], 0, u32_max)),
+                                             {.timeout = timeout}).get());
       } else if (cmd == "lock") {
         want(1);
-        auto secs = pos.size() > 1 ? number(pos[1], "SECONDS") : 15;
+        // The wire's 32 bits; the server applies its own maximum (30 s on Couchbase Server).
+        auto secs = pos.size() > 1 ? parse_uint("lock: SECONDS", pos[1], 0, u32_max) : 15;
         auto r = bucket.get_and_lock(pos[0], {.lock_time = std::chrono::seconds(secs), .timeout = timeout}).get();
-        std::cout << pos[0] << "  locked  " << r.value << "  lock_cas=0x" << std::hex << r.cas << std::dec << "\n";
+        auto v = printable_value(r.value);
+        std::cout << shown(pos[0]) << "  locked  " << v << "  lock_cas=0x" << std::hex << r.cas << std::dec
+                  << escaped_note(v) << "\n";
       } else if (cmd == "unlock") {
         want(2);
-        bucket.unlock(pos[0], number(pos[1], "CAS"), {.timeout = timeout}).get();
-        std::cout << pos[0] << "  unlocked\n";
+        bucket.unlock(pos[0], parse_uint("unlock: CAS", pos[1], 0, u64_max), {.timeout = timeout}).get();
+        std::cout << shown(pos[0]) << "  unlocked\n";
       } else if (cmd == "replica") {
         want(1);
         auto r = bucket.get_replica(pos[0], {.timeout = timeout}).get();
-        std::cout << pos[0] << "  " << r.value << "  (from a replica) cas=0x" << std::hex << r.cas << std::dec << "\n";
+        auto v = printable_value(r.value);
+        std::cout << shown(pos[0]) << "  " << v << "  (from a replica) cas=0x" << std::hex << r.cas << std::dec
+                  << escaped_note(v) << "\n";
       } else if (cmd == "observe") {
         want(1);
         auto r = bucket.observe(pos[0], {.timeout = timeout}).get();
-        std::cout << pos[0] << "  observed on " << r.nodes.size() << " node(s)\n";
+        std::cout << shown(pos[0]) << "  observed on " << r.nodes.size() << " node(s)\n";
         for (const auto& n : r.nodes) {
-          std::cout << "  " << (n.is_master ? "master " : "replica") << "  " << n.endpoint << "  " << state_name(n.state)
+          std::cout << "  " << (n.is_master ? "master " : "replica") << "  " << shown(n.endpoint) << "  " << state_name(n.state)
                     << "  cas=0x" << std::hex << n.cas << std::dec << "\n";
         }
       } else if (cmd == "stats") {
         auto group = pos.empty() ? std::string{} : pos[0];
         auto r = bucket.stats(group, {.timeout = timeout}).get();
         for (const auto& [endpoint, entries] : r) {
-          std::cout << endpoint << "  (" << entries.size() << " statistic(s))\n";
-          for (const auto& [name, value] : entries) std::cout << "  " << name << " = " << value << "\n";
+          std::cout << shown(endpoint) << "  (" << entries.size() << " statistic(s))\n";
+          for (const auto& [name, value] : entries) std::cout << "  " << shown(name) << " = " << shown(value) << "\n";
         }
       } else if (cmd == "failover") {
         want(1);
 #ifdef COUCHKV_WITH_MOCK
         if (!mock) throw cli_error("failover works only with --mock");
-        mock->failover(static_cast<std::uint32_t>(number(pos[0], "NODE")));
-        std::cout << "mock node " << pos[0] << " failed over\n";
+        auto node = parse_uint("failover: NODE", pos[0], 0, u32_max);
+        mock->failover(static_cast<std::uint32_t>(node));
+        std::cout << "mock node " << node << " failed over\n";
 #else
         throw cli_error("this build has no mock cluster");
 #endif
@@ -176,12 +198,14 @@ struct session {
       } else if (cmd == "help") {
         usage(std::cout);
       } else {
-        throw cli_error("unknown command \"" + cmd + "\"");
+        throw cli_error("unknown command \"" + shown(cmd) + "\"");
       }
     } catch (const std::system_error& e) {
       auto ctx = bucket.last_error();
-      std::cout << cmd << " " << (pos.empty() ? "" : pos[0]) << ": error: " << e.code().message();
+      std::cout << shown(cmd) << " " << (pos.empty() ? "" : shown(pos[0])) << ": error: " << shown(e.code().message());
       if (ctx.last_retry_reason != retry_reason::none) std::cout << " (last retry: " << to_string(ctx.last_retry_reason) << ")";
+      // The server's own words (XERROR context), as they came but escaped.
+      if (!ctx.server_message.empty()) std::cout << " (server: " << shown(ctx.server_message) << ")";
       std::cout << "\n";
       return false;
     }
@@ -201,7 +225,7 @@ struct session {
 
   static void print_mutation(const std::string& cmd, const mutation_result& r)
   {
-    std::cout << r.key << "  " << cmd << " ok  cas=0x" << std::hex << r.cas << std::dec;
+    std::cout << shown(r.key) << "  " << cmd << " ok  cas=0x" << std::hex << r.cas << std::dec;
     if (r.token) std::cout << " vb=" << r.token->vbucket << " seqno=" << r.token->seqno;
     std::cout << "\n";
   }
@@ -237,7 +261,7 @@ int main(int argc, char** argv)
     std::string a = argv[i];
     auto need = [&]() -> std::string {
       if (i + 1 >= argc) {
-        std::cerr << a << " needs a value\n";
+        std::cerr << "couchkv: " << shown(a) << " needs a value\n";
         std::exit(2);
       }
       return argv[++i];
@@ -246,7 +270,15 @@ int main(int argc, char** argv)
     else if (command.empty() && (a == "--user" || a == "-u")) user = need();
     else if (command.empty() && (a == "--password" || a == "-P")) password = need();
     else if (command.empty() && a == "--mock") use_mock = true;
-    else if (command.empty() && a == "--timeout") timeout = std::chrono::milliseconds(std::stoul(need()));
+    else if (command.empty() && a == "--timeout") {
+      // As pillowfight's --timeout: 1 ms to an hour.
+      try {
+        timeout = std::chrono::milliseconds(parse_uint("--timeout", need(), 1, 3'600'000));
+      } catch (const cli_error& e) {
+        std::cerr << "couchkv: " << e.what() << "\n";
+        return 2;
+      }
+    }
     else if (command.empty() && (a == "-h" || a == "--help")) {
       usage(std::cout);
       return 0;
@@ -286,7 +318,8 @@ int main(int argc, char** argv)
     try {
       bucket = c.open_bucket().get();
     } catch (const std::system_error& e) {
-      std::cerr << "couchkv: cannot open the bucket: " << e.code().message() << ": " << c.last_error_detail() << "\n";
+      std::cerr << "couchkv: cannot open the bucket: " << shown(e.code().message()) << ": " << shown(c.last_error_detail())
+                << "\n";
       status = 1;
     }
     if (status == 0) {
@@ -304,7 +337,7 @@ int main(int argc, char** argv)
             // "!command": the command is expected to fail (scripts that check error paths).
             bool expect_failure = line[0] == '!';
             if (expect_failure) line.erase(0, 1);
-            std::cout << "> " << line << (expect_failure ? "   (expected to fail)" : "") << "\n";
+            std::cout << "> " << shown(line) << (expect_failure ? "   (expected to fail)" : "") << "\n";
             bool ok = s.run(split_line(line));
             if (ok == expect_failure) {
               std::cout << "  ^ unexpected " << (ok ? "success" : "failure") << "\n";
@@ -319,7 +352,7 @@ int main(int argc, char** argv)
       bucket.close();
     }
   } catch (const std::system_error& e) {
-    std::cerr << "couchkv: " << e.code().message() << ": " << e.what() << "\n";
+    std::cerr << "couchkv: " << shown(e.code().message()) << ": " << shown(e.what()) << "\n";
     status = 2;
   }
   guard.reset();
