@@ -110,6 +110,7 @@ struct pending {
   // are gathered here (whole, header included) and delivered together with the terminator.
   std::unique_ptr<protocol::byte_buffer> collected{};
   bool deadline_ordered{false}; // its deadline is in deadline_queue's ordered set, not the FIFO
+  std::uint8_t opcode{0};       // the request's: its response must carry the same
 };
 
 // A request of a batch (execute_batch): no handler; its sink is told, under `index`. Kept beside
@@ -120,6 +121,7 @@ struct batch_request {
   std::size_t index{0};
   batch_group* group{nullptr};
   std::uint64_t seq{0}; // as pending::seq
+  std::uint8_t opcode{0}; // as pending::opcode
 };
 
 // The operations in flight, by opaque. Opaques are ours to choose: they count up (wrapping after
@@ -157,10 +159,11 @@ public:
   }
 
   // A batch request (no pending: nothing to construct).
-  std::uint32_t add_batch(batch_sink* sink, std::size_t index, batch_group* group, std::uint64_t seq)
+  std::uint32_t add_batch(batch_sink* sink, std::size_t index, batch_group* group, std::uint64_t seq,
+                          std::uint8_t opcode)
   {
     auto& e = claim();
-    e.batch = {sink, index, group, seq};
+    e.batch = {sink, index, group, seq, opcode};
     return e.opaque;
   }
 
@@ -595,9 +598,26 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
     if (p.magic_byte() == protocol::magic::server_request) {
       if (server_request_cb) server_request_cb(p);
     } else if (p.is_response()) {
+      // A response is its request's by opaque *and* opcode: an answer with a known opaque and
+      // another opcode means the two sides no longer agree on what is in flight (a server or proxy
+      // out of step). Nothing on this connection can be trusted then: it is closed, and its
+      // operations fail (or are retried by their owners) as for any lost connection.
+      auto out_of_step = [&](std::uint8_t asked) {
+        fail(self, client_errc::unexpected_response,
+             "response " + std::string(protocol::to_string(static_cast<protocol::opcode>(p.hdr.opcode))) +
+                 " to request " + std::string(protocol::to_string(static_cast<protocol::opcode>(asked))) +
+                 " (opaque " + std::to_string(p.opaque()) + "): the connection is out of step");
+        return false;
+      };
       if (auto* op = ops.find(p.opaque()); op == nullptr) {
-        if (auto* b = ops.find_batch(p.opaque())) complete_batch(*self, p.opaque(), *b, client_errc{}, &p);
-        else stats.bump(stats.orphans);
+        if (auto* b = ops.find_batch(p.opaque())) {
+          if (b->opcode != p.hdr.opcode) return out_of_step(b->opcode);
+          complete_batch(*self, p.opaque(), *b, client_errc{}, &p);
+        } else {
+          stats.bump(stats.orphans);
+        }
+      } else if (op->opcode != p.hdr.opcode) {
+        return out_of_step(op->opcode);
       } else if (!op->collected) {
         complete(*self, p.opaque(), {}, kv_response(p));
       } else if (p.hdr.key_len != 0 && p.hdr.specific == static_cast<std::uint16_t>(protocol::status::success)) {
@@ -674,7 +694,8 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
   bool collect = static_cast<protocol::opcode>(req.packet[1]) == protocol::opcode::stat;
   auto slot = asio::get_associated_cancellation_slot(handler);
   auto opaque = ops.add(pending{std::move(handler), std::move(handler_ex), deadline, seq,
-                                collect ? std::make_unique<protocol::byte_buffer>() : nullptr});
+                                collect ? std::make_unique<protocol::byte_buffer>() : nullptr, false,
+                                std::to_integer<std::uint8_t>(req.packet[1])});
   protocol::store_be32(req.packet.data() + 12, opaque);
 
   if (slot.is_connected()) {
@@ -784,7 +805,7 @@ std::error_code kv_connection::impl::execute_batch(const std::shared_ptr<kv_conn
   at = base;
   for (k = 0; k < count; ++k) {
     auto* h = queued.data() + at;
-    protocol::store_be32(h + 12, ops.add_batch(&sink, k, &g, seq));
+    protocol::store_be32(h + 12, ops.add_batch(&sink, k, &g, seq, std::to_integer<std::uint8_t>(h[1])));
     at += protocol::header_size + protocol::load_be32(h + 8);
   }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);

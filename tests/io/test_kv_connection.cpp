@@ -458,6 +458,29 @@ TEST(kv_connection_fake_peer, garbage_from_the_server_fails_the_connection_clean
   EXPECT_FALSE(c->is_open());
 }
 
+TEST(kv_connection_fake_peer, an_answer_with_the_right_opaque_and_another_opcode_closes_the_connection)
+{
+  // Issue 20: responses were matched by opaque alone, so this SET answer was taken for the GET's.
+  fake_peer peer([](asio::ip::tcp::socket& s) {
+    std::array<std::byte, 4096> buf;
+    boost::system::error_code ec;
+    auto n = s.read_some(asio::buffer(buf), ec);
+    auto r = protocol::decode_packet(std::span<const std::byte>(buf.data(), n));
+    if (r.state != protocol::decode_state::complete) return;
+    protocol::byte_buffer out;
+    protocol::append_response(out, {.op = static_cast<std::uint8_t>(protocol::opcode::set), .opaque = r.packet.opaque()});
+    asio::write(s, asio::buffer(out), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  });
+  io_thread t;
+  auto c = connect_bare(t, peer.port());
+  auto [ec, r] = run(*c, get_packet("x"));
+  EXPECT_EQ(ec, protocol::client_errc::connection_closed);
+  EXPECT_NE(c->last_error_detail().find("response SET to request GET"), std::string::npos) << c->last_error_detail();
+  EXPECT_NE(c->last_error_detail().find("out of step"), std::string::npos) << c->last_error_detail();
+  EXPECT_FALSE(c->is_open());
+}
+
 TEST(kv_connection_fake_peer, deadlines_cancellation_queue_limit_and_orphans)
 {
   std::promise<void> release;
