@@ -122,11 +122,7 @@ void run(const std::shared_ptr<bucket_impl>& impl, request_spec spec, Done done,
   impl->execute(std::move(o));
 }
 
-std::error_code validate_key(std::string_view key)
-{
-  if (key.empty() || key.size() > 250) return make_error_code(protocol::client_errc::key_too_long);
-  return {};
-}
+using detail::validate_key;
 
 struct durability_request {
   int persist_to{0};
@@ -510,7 +506,7 @@ public:
   // whether any key is left to read (if not, the operation has completed).
   bool report_invalid()
   {
-    for (const auto& k : invalid_) on_each_(make_error_code(protocol::client_errc::key_too_long), get_view{.key = k});
+    for (const auto& k : invalid_) on_each_(validate_key(k), get_view{.key = k});
     if (left_ == 0) complete();
     return left_ != 0;
   }

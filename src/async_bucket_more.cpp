@@ -38,11 +38,7 @@ std::vector<std::string> keys_of(const std::vector<std::pair<std::string, docume
   return keys;
 }
 
-std::error_code validate_key(const std::string& key)
-{
-  if (key.empty() || key.size() > 250) return make_error_code(protocol::client_errc::key_too_long);
-  return {};
-}
+using detail::validate_key;
 
 std::error_code status_error(std::error_code ec, const io::kv_response& r, opcode op)
 {

@@ -29,6 +29,15 @@
 
 namespace couchkv::detail {
 
+// A document key as the server takes it: 1 to 250 bytes (docs/protocol.md 2). Each failure
+// has its own error, so the message says which.
+inline std::error_code validate_key(std::string_view key) noexcept
+{
+  if (key.empty()) return make_error_code(protocol::client_errc::key_empty);
+  if (key.size() > 250) return make_error_code(protocol::client_errc::key_too_long);
+  return {};
+}
+
 namespace asio = boost::asio;
 
 struct bucket_settings {

@@ -70,6 +70,7 @@ std::optional<errc> protocol_condition(protocol::client_errc e) noexcept
     case client_errc::invalid_leb128:
     case client_errc::unexpected_response: return errc::decoding_failure;
     case client_errc::key_too_long:
+    case client_errc::key_empty:
     case client_errc::invalid_argument: return errc::invalid_argument;
     case client_errc::sasl_no_common_mechanism:
     case client_errc::sasl_server_nonce_mismatch:

@@ -61,6 +61,11 @@ TEST(async_bucket, every_operation_against_the_mock)
   EXPECT_EQ(error_of([&] { b.get("nobody").get(); }), errc::document_not_found);
   EXPECT_EQ(error_of([&] { b.upsert("bad", "{not json").get(); }), errc::invalid_argument);
   EXPECT_EQ(error_of([&] { b.get(std::string(300, 'k')).get(); }), errc::invalid_argument);
+  // Each bad key says what is wrong with it (an empty key was reported as "key too long").
+  EXPECT_EQ(error_of([&] { b.get(std::string(300, 'k')).get(); }), protocol::client_errc::key_too_long);
+  EXPECT_EQ(error_of([&] { b.get("").get(); }), protocol::client_errc::key_empty);
+  EXPECT_EQ(error_of([&] { b.get("").get(); }), errc::invalid_argument);
+  EXPECT_EQ(error_of([&] { b.remove("").get(); }), protocol::client_errc::key_empty);
 
   auto c1 = b.counter("ctr", 5, {.initial = 100}).get();
   EXPECT_EQ(c1.value, 100u);

@@ -32,7 +32,7 @@ enum class client_errc {
   invalid_payload,        // a response/request body that cannot be parsed
   invalid_frame_info,
   invalid_leb128,
-  key_too_long,
+  key_too_long,            // above 250 bytes
   // SASL
   sasl_no_common_mechanism,
   sasl_server_nonce_mismatch,
@@ -51,6 +51,7 @@ enum class client_errc {
   invalid_argument,
   bucket_not_found,
   sasl_too_many_iterations, // SCRAM: the server asks for more PBKDF2 rounds than scram::max_iterations
+  key_empty,                // a document key of 0 bytes
 };
 
 namespace detail {
