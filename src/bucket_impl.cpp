@@ -144,7 +144,8 @@ io::connection_settings bucket_impl::connection_settings_for(const std::string& 
   auto& b = s.bootstrap;
   if (!o.user_agent.empty()) b.agent = o.user_agent;
   if (!settings_.username.empty()) b.creds = io::credentials{settings_.username, settings_.password};
-  b.tls = s.tls;
+  // PLAIN only over TLS with a verified peer, unless the user asked for it (allow_plain_auth).
+  b.tls_verified = s.tls && o.verify == topology::tls_verify::peer;
   b.allow_plain = o.allow_plain_auth;
   if (!o.sasl_mechanisms.empty()) {
     b.mechanisms.clear();

@@ -29,7 +29,7 @@ bootstrap_fsm::bootstrap_fsm(bootstrap_settings settings)
     : settings_(std::move(settings)),
       sasl_(settings_.creds ? settings_.creds->username : std::string{},
             settings_.creds ? settings_.creds->password : std::string{},
-            {.allow_plain = settings_.tls || settings_.allow_plain,
+            {.allow_plain = settings_.tls_verified || settings_.allow_plain,
              .allowed = settings_.mechanisms,
              .client_nonce = settings_.client_nonce})
 {
@@ -164,11 +164,11 @@ bootstrap_fsm::action bootstrap_fsm::send_auth(protocol::byte_buffer& out)
       std::string offered;
       for (auto m : *server_mechs_) offered += std::string(offered.empty() ? "" : " ") + std::string(protocol::to_string(m));
       return fail(ec, "server offers [" + offered + "]" +
-                          (settings_.tls || settings_.allow_plain ? "" : "; PLAIN needs TLS or allow_plain_auth"));
+                          (settings_.tls_verified || settings_.allow_plain ? "" : "; PLAIN needs verified TLS or allow_plain_auth"));
     }
   } else {
     // No mechanism list (old servers): PLAIN, if that is allowed.
-    if (!(settings_.tls || settings_.allow_plain)) {
+    if (!(settings_.tls_verified || settings_.allow_plain)) {
       return fail(protocol::client_errc::sasl_no_common_mechanism,
                   "SASL_LIST_MECHS failed and PLAIN is not allowed on a plain connection");
     }

@@ -174,7 +174,7 @@ TEST(bootstrap, plain_is_refused_on_a_plain_connection_unless_allowed)
   EXPECT_EQ(fsm.error(), protocol::client_errc::sasl_no_common_mechanism);
   EXPECT_NE(fsm.error_detail().find("TLS"), std::string::npos) << fsm.error_detail();
 
-  settings.tls = true; // over TLS PLAIN is fine
+  settings.tls_verified = true; // over verified TLS PLAIN is fine
   bootstrap_fsm tls_fsm(settings);
   out.clear();
   tls_fsm.start(out);
@@ -233,7 +233,7 @@ TEST(bootstrap, server_without_hello_still_works)
 TEST(bootstrap, authentication_failure_and_missing_bucket_are_distinct_errors)
 {
   auto settings = couchbase_settings();
-  settings.tls = true;
+  settings.tls_verified = true;
   settings.fetch_error_map = false;
   bootstrap_fsm fsm(settings);
   protocol::byte_buffer out;

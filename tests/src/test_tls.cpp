@@ -160,6 +160,29 @@ TEST_F(tls_fixture, wrong_ca_fails_the_open_promptly_and_says_why)
   EXPECT_EQ(s.http_requests, 0u); // nothing, not even the credentials, was sent
 }
 
+TEST_F(tls_fixture, without_verification_plain_is_not_offered_unless_asked_for)
+{
+  // Issue 20: tls_verify=none took TLS as a reason to send the password in clear (PLAIN) to a peer
+  // nobody checked. With only PLAIN allowed, the open now fails before anything is sent...
+  const std::string base = mock.tls_connection_string() + "?tls_verify=none&sasl_mech_force=PLAIN&kv_timeout=3s";
+  {
+    cluster c(t.io.get_executor(), base, credentials{"default", "password"});
+    auto ec = error_of([&] { c.open_bucket().get(); });
+    EXPECT_EQ(ec, protocol::client_errc::sasl_no_common_mechanism) << ec.message() << ": " << c.last_error_detail();
+    EXPECT_NE(c.last_error_detail().find("PLAIN needs verified TLS or allow_plain_auth"), std::string::npos)
+        << c.last_error_detail();
+  }
+  // ... unless the user asks for PLAIN too; with a verified peer it is allowed as before.
+  for (const auto& connstr : {base + "&allow_plain_auth=true",
+                              kv_connstr(cert.cert_file()) + "&sasl_mech_force=PLAIN"}) {
+    SCOPED_TRACE(connstr);
+    cluster c(t.io.get_executor(), connstr, credentials{"default", "password"});
+    auto b = c.open_bucket().get();
+    upsert_and_read_back(b, 20);
+    b.close();
+  }
+}
+
 TEST_F(tls_fixture, a_ca_file_that_cannot_be_read_is_a_clear_error)
 {
   const auto missing = cert.dir() + "/no-such-ca.pem";

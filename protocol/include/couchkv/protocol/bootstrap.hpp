@@ -30,8 +30,10 @@ struct bootstrap_settings {
       protocol::hello_feature::clustermap_change_notification, protocol::hello_feature::alt_request_support,
       protocol::hello_feature::sync_replication};
   std::optional<credentials> creds{};
-  bool tls{false};
-  bool allow_plain{false}; // PLAIN over plain TCP (memcached's only SASL mechanism)
+  // TLS whose peer was verified (certificate chain and name): PLAIN may go over it. Not over TLS
+  // without verification (tls_verify=none): the password would go to whoever answers.
+  bool tls_verified{false};
+  bool allow_plain{false}; // PLAIN anyway (memcached's only SASL mechanism), as the user asked
   std::vector<protocol::sasl_mechanism> mechanisms{protocol::sasl_mechanism::scram_sha512,
                                                    protocol::sasl_mechanism::scram_sha256,
                                                    protocol::sasl_mechanism::scram_sha1, protocol::sasl_mechanism::plain};

@@ -27,6 +27,11 @@ struct endpoint {
   friend bool operator==(const endpoint&, const endpoint&) = default;
 };
 
+// tls_verify=peer (the default) checks the server's certificate chain against ca_file (or the
+// system's CAs) and its name. tls_verify=none checks nothing: UNSAFE -- anyone on the path can
+// pose as the server and read everything, so it is for tests against a throwaway certificate
+// only; with it, couchkv does not offer SASL PLAIN (the password in clear) unless
+// allow_plain_auth=true asks for that too.
 enum class tls_verify { peer, none };
 
 struct connection_options {
