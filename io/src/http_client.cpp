@@ -259,6 +259,15 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
       bool go_on = on_chunk(out, {}, true);
       std::array<char, 16384> buf{};
       while (go_on && !parser.is_done()) {
+        // The deadline holds whatever the server's pace: Beast's per-operation timer is never the
+        // one to fire while every read completes at once (a server that never pauses), so it is
+        // checked here too, once per piece (up to 16 KiB).
+        if (std::chrono::steady_clock::now() >= req.deadline) {
+          conn->close();
+          co_return fail(make_error_code(client_errc::timeout),
+                         "reading the body of " + req.method + " " + req.target + " from " + where +
+                             ": the deadline passed while the server was still sending");
+        }
         parser.get().body().data = buf.data();
         parser.get().body().size = buf.size();
         // read_some: hand over whatever arrived (a config stream sends a little, then waits for the

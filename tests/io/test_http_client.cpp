@@ -287,6 +287,41 @@ TEST_F(client_fixture, silent_server_times_out_at_the_deadline)
   EXPECT_NE(resp.detail.find("/slow"), std::string::npos) << resp.detail;
 }
 
+TEST_F(client_fixture, a_server_that_never_pauses_still_meets_the_deadline)
+{
+  // Issue 20: a views server streaming rows without a pause kept a query alive past its deadline
+  // (each read completed in time; none was ever the one to time out).
+  std::atomic<bool> stop{false};
+  scripted_peer peer([&](tcp::socket& s, int) {
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    if (!read_request(s, buf, req)) return;
+    write_all(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    boost::system::error_code ec;
+    while (!stop && !ec) {
+      asio::write(s, asio::buffer(std::string_view("10\r\n{\"key\":1,\"v\":1},\r\n")), ec);
+    }
+  });
+  auto c = make(peer.port());
+  std::size_t bytes = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  auto f = c->async_stream(get("/default/_design/d/_view/v", 300ms),
+                           [&](const http_response&, std::string_view chunk, bool) {
+                             bytes += chunk.size();
+                             return true;
+                           },
+                           asio::use_future);
+  auto status = f.wait_for(5s);
+  stop = true;
+  ASSERT_EQ(status, std::future_status::ready) << "the stream ran past its deadline";
+  auto took = std::chrono::steady_clock::now() - t0;
+  auto [ec, head] = f.get();
+  EXPECT_EQ(ec, client_errc::timeout) << ec.message() << ": " << head.detail;
+  EXPECT_GE(took, 290ms);
+  EXPECT_LT(took, 2s);
+  EXPECT_GT(bytes, 0u); // it was streaming all along
+}
+
 TEST_F(client_fixture, refused_connection_is_connection_failed)
 {
   couchkv::test::refused_loopback_port refused; // bound, never listening: connections are refused
