@@ -46,6 +46,7 @@ struct view_query_op : std::enable_shared_from_this<view_query_op> {
   std::unique_ptr<views::view_row_parser> parser;
   view_result result;
   std::uint64_t delivered{0};
+  std::size_t buffered{0}; // bytes of the rows query() keeps
   bool stopped{false};
   bool finished{false};
   bool body_done{false};
@@ -144,6 +145,15 @@ struct view_query_op : std::enable_shared_from_this<view_query_op> {
   bool hand_out(view_row&& row)
   {
     if (sink) return sink(std::move(row));
+    // query() keeps every row: bounded, or a server that streams without end fills the memory
+    // before the deadline comes (query_stream keeps nothing).
+    buffered += row.id.size() + row.key.size() + row.value.size() + (row.document ? row.document->size() : 0);
+    if (buffered > opts.max_result_bytes) {
+      body_ec = make_error_code(view_errc::result_too_large);
+      body_detail = "the rows so far hold more than " + std::to_string(opts.max_result_bytes) +
+                    " bytes (view_options::max_result_bytes); query_stream hands rows over without keeping them";
+      return false;
+    }
     result.rows.push_back(std::move(row));
     return true;
   }
@@ -167,7 +177,9 @@ struct view_query_op : std::enable_shared_from_this<view_query_op> {
       ++attempt;
       return try_node();
     }
-    if (ec) {
+    if (body_ec) {
+      // Already decided (the result outgrew max_result_bytes): the stream was stopped for it.
+    } else if (ec) {
       body_ec = ec;
       body_detail = errors + endpoint_name(ep) + ": " + head.detail;
     } else if (!stopped) {

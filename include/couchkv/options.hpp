@@ -149,6 +149,9 @@ struct endure_options {
 // Views (HTTP, the CAPI port). The SDKs' default view timeout is 75 s.
 struct view_options {
   std::chrono::milliseconds timeout{75000};
+  // query() keeps the rows until the end: above this many bytes of ids, keys, values and
+  // documents it fails with view_errc::result_too_large. query_stream keeps none, so it ignores it.
+  std::size_t max_result_bytes{256u * 1024u * 1024u};
 };
 
 } // namespace couchkv

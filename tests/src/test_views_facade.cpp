@@ -178,6 +178,22 @@ TEST_F(views_fixture, streaming_hands_rows_over_in_order_and_can_stop)
   EXPECT_EQ(taken, 4);
 }
 
+TEST_F(views_fixture, query_keeps_at_most_max_result_bytes_and_query_stream_keeps_none)
+{
+  // Issue 20: query() kept every row a server sent (2.2 GB in 15 s from one that never stopped).
+  const auto all = view_query("beers", "by_name", true).reduce(false).stale(view_stale::false_);
+  auto full = bucket.query(all).get();
+  ASSERT_EQ(full.rows.size(), 30u);
+  view_options small;
+  small.max_result_bytes = 200; // a few rows' worth
+  EXPECT_EQ(error_of([&] { bucket.query(all, small).get(); }), view_errc::result_too_large);
+  EXPECT_NE(bucket.last_error().server_message.find("max_result_bytes"), std::string::npos)
+      << bucket.last_error().server_message;
+  int streamed = 0;
+  bucket.query_stream(all, [&](view_row&&) { return ++streamed > 0; }, small).get();
+  EXPECT_EQ(streamed, 30);
+}
+
 TEST_F(views_fixture, errors_say_what_happened)
 {
   EXPECT_EQ(error_of([&] { bucket.query(view_query("nope", "by_name", true)).get(); }), view_errc::design_document_not_found);

@@ -18,6 +18,7 @@ public:
       case view_errc::view_not_found: return "view not found";
       case view_errc::query_rejected: return "view query rejected by the server";
       case view_errc::server_error: return "view server error";
+      case view_errc::result_too_large: return "view result too large to keep (use query_stream)";
     }
     return "unknown view error";
   }

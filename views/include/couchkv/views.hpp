@@ -29,6 +29,7 @@ enum class view_errc {
   view_not_found,            // 404 with reason "missing_named_view"
   query_rejected,            // 400: query_parse_error / bad_request from the server
   server_error,              // any other error body or HTTP status
+  result_too_large,          // query(): the rows outgrew view_options::max_result_bytes
 };
 
 const std::error_category& view_category() noexcept;
