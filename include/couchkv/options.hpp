@@ -53,11 +53,11 @@ private:
   template <class Rep, class Period>
   static constexpr std::int64_t clamp(std::chrono::duration<Rep, Period> d) noexcept
   {
-    // Compared in the caller's unit first, so that converting cannot overflow (INT64_MAX hours).
-    using source = std::chrono::duration<Rep, Period>;
-    constexpr auto hi = std::chrono::duration_cast<source>(std::chrono::seconds(limit));
-    if (d > hi) return limit;
-    if (d < -hi) return -limit;
+    // Compared as long double seconds first, so that neither converting (INT64_MAX hours) nor the
+    // bound in the caller's unit (2^33 s in an int Rep, or negated in an unsigned one) overflows.
+    const long double secs = std::chrono::duration<long double>(d).count();
+    if (secs > static_cast<long double>(limit)) return limit;
+    if (secs < -static_cast<long double>(limit)) return -limit;
     return std::chrono::floor<std::chrono::seconds>(d).count();
   }
   std::int64_t secs_{0};

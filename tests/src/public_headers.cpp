@@ -29,6 +29,10 @@
 #endif
 
 namespace {
+// An expiry from a duration of unsigned ticks is that duration (the clamp once negated it).
+static_assert(couchkv::expiry_time(std::chrono::duration<unsigned>(5)).value() == std::chrono::seconds(5));
+static_assert(couchkv::expiry_time(std::chrono::duration<int>(-5)).value() == std::chrono::seconds(-5));
+
 // Something from each header must be usable, not just parse.
 [[maybe_unused]] void uses_the_headers(couchkv::async_bucket& b)
 {

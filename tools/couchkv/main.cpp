@@ -48,6 +48,11 @@ void usage(std::ostream& out)
          "  version\n"
          "Without COMMAND, commands are read from standard input, one per line; a line that\n"
          "starts with '!' must fail (the exit status says whether every line did as expected).\n"
+         "Numbers are whole numbers (decimal, or 0x hexadecimal as the CAS values printed) in the\n"
+         "range each one has; anything else is a usage error (exit status 2).\n"
+         "Text from the server is printed with control characters escaped (\\x1b, \\r, \\n, ...). A\n"
+         "value is printed as stored unless it holds such characters; then it is escaped (a\n"
+         "backslash as \\\\) and the line ends with \"(escaped)\".\n"
          "--mock starts an embedded mock cluster (3 nodes, 1024 vBuckets, 1 replica, bucket\n"
          "\"default\", password \"password\") and connects to it.\n";
 }
