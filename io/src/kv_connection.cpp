@@ -2,6 +2,9 @@
 #include <couchkv/io/stream.hpp>
 #include <couchkv/io/executor.hpp>
 
+#include "deadline_queue.hpp"
+#include "op_table.hpp"
+
 #include <couchkv/protocol/errors.hpp>
 
 
@@ -94,18 +97,20 @@ void dispatch_completion(const asio::any_io_executor& ex, Handler h, Args... arg
 using completion_executor = std::optional<asio::any_io_executor>;
 
 // The requests of one execute_batch call share a deadline: one entry here instead of one per
-// request in the deadline set. It lives while any of its requests is pending.
+// request in the deadline queue. It lives while any of its requests is pending.
 struct batch_group {
   clock::time_point deadline;
   std::size_t left{0}; // requests still pending
   std::list<batch_group>::iterator self;
 };
 
+// A request in flight: whom to tell, under which index. Single requests and batches alike.
 struct pending {
-  asio::any_completion_handler<kv_connection::execute_signature> handler;
-  completion_executor handler_ex;
-  clock::time_point deadline;
-  std::uint64_t seq; // position in the write order (see kv_connection::impl::written_upto)
+  response_sink* sink{nullptr};
+  std::size_t index{0};
+  batch_group* group{nullptr}; // a batch's request: the group holds its deadline
+  clock::time_point deadline{clock::time_point::max()}; // a single request's
+  std::uint64_t seq{0}; // position in the write order (see kv_connection::impl::written_upto)
   // STAT answers with one packet per statistic and ends with an empty-key packet: the packets
   // are gathered here (whole, header included) and delivered together with the terminator.
   std::unique_ptr<protocol::byte_buffer> collected{};
@@ -113,205 +118,53 @@ struct pending {
   std::uint8_t opcode{0};       // the request's: its response must carry the same
 };
 
-// A request of a batch (execute_batch): no handler; its sink is told, under `index`. Kept beside
-// `pending` in the table rather than in it, so that single operations carry (and move) nothing
-// more for it.
-struct batch_request {
-  batch_sink* sink{nullptr};
-  std::size_t index{0};
-  batch_group* group{nullptr};
-  std::uint64_t seq{0}; // as pending::seq
-  std::uint8_t opcode{0}; // as pending::opcode
-};
+using op_table = detail::op_table<pending>;
+using detail::deadline_queue;
 
-// The operations in flight, by opaque. Opaques are ours to choose: they count up (wrapping after
-// 2^32, skipping 0), and an operation lives at index opaque % capacity of a power-of-two table, so a
-// lookup is one index and one compare, with no hashing and no allocation once the table has
-// grown. A new opaque whose place is taken (an old operation still waiting) is skipped; the table
-// doubles when half full, and doubling never makes two operations collide (equal modulo 2C implies
-// equal modulo C). A late response carries an opaque that is no longer in its place: an orphan.
-class op_table {
+// async_execute's adaptor: the handler (type-erased once) behind a sink. Allocated from the
+// thread's handler cache; deletes itself when told.
+class handler_sink final : public response_sink {
 public:
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
-
-  pending* find(std::uint32_t opaque) noexcept
+  using handler_type = asio::any_completion_handler<kv_connection::execute_signature>;
+  static handler_sink* make(handler_type&& h, completion_executor&& ex)
   {
-    if (opaque == 0 || entries_.empty()) return nullptr;
-    auto& e = entries_[opaque & mask_];
-    return e.opaque == opaque && e.op ? &*e.op : nullptr;
+    void* mem = io::detail::pooled_allocate(sizeof(handler_sink));
+    return ::new (mem) handler_sink(std::move(h), std::move(ex));
   }
-
-  batch_request* find_batch(std::uint32_t opaque) noexcept
+  // Refused before it was sent: completes through the executor, never inside the caller's call.
+  void refuse(const asio::any_io_executor& connection_ex, std::error_code ec)
   {
-    if (opaque == 0 || entries_.empty()) return nullptr;
-    auto& e = entries_[opaque & mask_];
-    return e.opaque == opaque && !e.op ? &e.batch : nullptr;
+    auto [h, ex] = release();
+    post_completion(ex ? *ex : connection_ex, std::move(h), ec, kv_response{});
   }
-
-  // Stores the operation under a fresh opaque and returns the opaque. `op` stays valid until the
-  // next add() or take().
-  std::uint32_t add(pending op)
+  [[nodiscard]] asio::cancellation_slot cancellation_slot() const noexcept
   {
-    auto& e = claim();
-    e.op.emplace(std::move(op));
-    return e.opaque;
+    return asio::get_associated_cancellation_slot(handler_);
   }
+  void on_response(std::size_t, const protocol::packet_view& p) override { finish({}, kv_response(p)); }
+  void on_error(std::size_t, std::error_code ec) override { finish(ec, kv_response{}); }
 
-  // A batch request (no pending: nothing to construct).
-  std::uint32_t add_batch(batch_sink* sink, std::size_t index, batch_group* group, std::uint64_t seq,
-                          std::uint8_t opcode)
+private:
+  handler_sink(handler_type&& h, completion_executor&& ex) : handler_(std::move(h)), ex_(std::move(ex)) {}
+  std::pair<handler_type, completion_executor> release()
   {
-    auto& e = claim();
-    e.batch = {sink, index, group, seq, opcode};
-    return e.opaque;
-  }
-
-  // Room for `n` more without growing more than once.
-  void reserve_for(std::size_t n)
-  {
-    while ((size_ + n) * 2 > entries_.size()) grow();
-  }
-
-  // Removes a batch request (which must be there).
-  void erase_batch(std::uint32_t opaque) noexcept
-  {
-    entries_[opaque & mask_].opaque = 0;
-    --size_;
-  }
-
-  // Removes the operation (which must be there) and hands it over.
-  pending take(std::uint32_t opaque) noexcept
-  {
-    auto& e = entries_[opaque & mask_];
-    pending out(std::move(*e.op));
-    e.op.reset();
-    e.opaque = 0;
-    --size_;
+    auto slot = asio::get_associated_cancellation_slot(handler_);
+    if (slot.is_connected()) slot.clear();
+    std::pair<handler_type, completion_executor> out(std::move(handler_), std::move(ex_));
+    this->~handler_sink();
+    io::detail::pooled_deallocate(this, sizeof(handler_sink));
     return out;
   }
-
-  template <class F>
-  void for_each(F&& f)
+  // Only ever inside one of the connection's own completions (read, timer, cancellation, close),
+  // so the handler may run inline when its executor allows (the Asio rule for continuations).
+  void finish(std::error_code ec, kv_response&& r)
   {
-    for (auto& e : entries_) {
-      if (e.opaque != 0 && e.op) f(e.opaque, *e.op);
-    }
+    auto [h, ex] = release();
+    if (!ex) std::move(h)(ec, std::move(r));
+    else dispatch_completion(*ex, std::move(h), ec, std::move(r));
   }
-  template <class F>
-  void for_each_batch(F&& f)
-  {
-    for (auto& e : entries_) {
-      if (e.opaque != 0 && !e.op) f(e.opaque, e.batch);
-    }
-  }
-
-private:
-  // Entries are constructed and destroyed in place, never assigned: Asio 1.81's
-  // any_completion_handler move assignment wraps the handler in itself without end.
-  struct entry {
-    std::uint32_t opaque{0}; // 0: free
-    std::optional<pending> op; // a single operation, or empty:
-    batch_request batch;       // a batch's request
-  };
-  // A free entry under a fresh opaque, counted in size(); the caller fills it.
-  entry& claim()
-  {
-    if ((size_ + 1) * 2 > entries_.size()) grow();
-    std::uint32_t opaque;
-    do {
-      opaque = ++next_;
-    } while (opaque == 0 || entries_[opaque & mask_].opaque != 0);
-    auto& e = entries_[opaque & mask_];
-    e.opaque = opaque;
-    ++size_;
-    return e;
-  }
-  void grow()
-  {
-    std::vector<entry> bigger(std::max<std::size_t>(64, entries_.size() * 2));
-    std::size_t mask = bigger.size() - 1;
-    for (auto& e : entries_) {
-      if (e.opaque == 0) continue;
-      auto& to = bigger[e.opaque & mask];
-      to.opaque = e.opaque;
-      if (e.op) to.op.emplace(std::move(*e.op));
-      else to.batch = e.batch;
-    }
-    entries_ = std::move(bigger);
-    mask_ = mask;
-  }
-
-  std::vector<entry> entries_;
-  std::size_t mask_{0};
-  std::size_t size_{0};
-  std::uint32_t next_{0};
-};
-
-// The deadlines of the operations in flight, earliest first. Most arrive in order (one timeout
-// for every request of a connection or bucket, so each is no earlier than the one before): those
-// are appended to a FIFO and not looked for when their operation completes; an entry whose
-// operation is gone is dropped when it reaches the front, or by compaction, which keeps the FIFO
-// within twice the operations in flight. The few that arrive out of order go to an ordered set,
-// from which completion removes them. An ordered set for all of them cost about 600 instructions
-// per operation (a node from the pool resource, rebalancing on insert and on erase).
-class deadline_queue {
-public:
-  struct entry {
-    clock::time_point at;
-    std::uint32_t opaque;
-    std::uint64_t seq; // the operation's number: its opaque alone may be reused after wrapping
-  };
-
-  // Adds the deadline of an operation now in flight; returns true when it went to the ordered set
-  // (remove_ordered() must then be called when the operation completes). `live(entry)` says
-  // whether an entry's operation is still in flight; `in_flight` is how many are.
-  template <class Live>
-  bool add(const entry& e, std::size_t in_flight, const Live& live)
-  {
-    if (!fifo_.empty() && e.at < fifo_.back().at) {
-      ordered_.insert(e);
-      return true;
-    }
-    fifo_.push_back(e);
-    if (fifo_.size() > 2 * in_flight + 64) std::erase_if(fifo_, [&](const entry& x) { return !live(x); });
-    return false;
-  }
-  void remove_ordered(const entry& e) { ordered_.erase(e); }
-  // Drops the entries at the front of the FIFO whose operations are gone.
-  template <class Live>
-  void drop_stale_front(const Live& live)
-  {
-    while (!fifo_.empty() && !live(fifo_.front())) fifo_.pop_front();
-  }
-  // The earliest deadline still in force.
-  template <class Live>
-  [[nodiscard]] std::optional<entry> earliest(const Live& live)
-  {
-    drop_stale_front(live);
-    // remove_ordered() keeps the set free of stale entries; were one left, the timer would
-    // expire it for ever.
-    while (!ordered_.empty() && !live(*ordered_.begin())) ordered_.erase(ordered_.begin());
-    if (fifo_.empty() && ordered_.empty()) return std::nullopt;
-    if (ordered_.empty()) return fifo_.front();
-    if (fifo_.empty() || ordered_.begin()->at < fifo_.front().at) return *ordered_.begin();
-    return fifo_.front();
-  }
-  void clear()
-  {
-    fifo_.clear();
-    ordered_.clear();
-  }
-
-private:
-  struct by_time {
-    bool operator()(const entry& a, const entry& b) const noexcept
-    {
-      return a.at != b.at ? a.at < b.at : a.seq < b.seq;
-    }
-  };
-  std::deque<entry> fifo_;
-  std::set<entry, by_time> ordered_;
+  handler_type handler_;
+  completion_executor ex_;
 };
 
 } // namespace
@@ -376,10 +229,13 @@ struct kv_connection::impl {
 
   // The engine; every member function runs on the connection's executor. `self` keeps the
   // connection alive across the asynchronous steps.
-  void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response&& resp);
-  // A batch request's end: its response (p) or its error.
-  void complete_batch(kv_connection& c, std::uint32_t opaque, const batch_request& r, client_errc ec,
-                      const protocol::packet_view* p);
+  // A request's end: its response (p), or its error (p null). Tells its sink.
+  void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, const protocol::packet_view* p);
+  // Adds one request (not a batch's) to the table and the write queue; the checks are the caller's.
+  std::uint32_t enqueue(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packet,
+                        clock::time_point deadline, response_sink& sink, std::size_t index);
+  [[nodiscard]] std::error_code refusal(protocol::bytes_view packet, clock::time_point deadline);
+  void schedule_flush(const std::shared_ptr<kv_connection>& self);
   void expire_batches(kv_connection& c, clock::time_point now);
   std::error_code execute_batch(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packets,
                                 std::size_t count, clock::time_point deadline, batch_sink& sink);
@@ -394,6 +250,8 @@ struct kv_connection::impl {
   void fail(const std::shared_ptr<kv_connection>& self, std::error_code reason, std::string why);
   void execute(const std::shared_ptr<kv_connection>& self, kv_request&& req,
                asio::any_completion_handler<execute_signature>&& handler, completion_executor&& handler_ex);
+  std::error_code execute_sink(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packet,
+                               clock::time_point deadline, response_sink& sink, std::size_t index);
   asio::awaitable<void> connect(std::shared_ptr<kv_connection> self);
 };
 
@@ -435,29 +293,27 @@ void kv_connection::on_close(std::function<void(std::error_code)> cb)
 
 // ---- the engine (all on the connection's executor) ------------------------------------------
 
-void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, kv_response&& resp)
+void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::error_code ec,
+                                   const protocol::packet_view* p)
 {
   if (ops.find(opaque) == nullptr) return;
   auto op = ops.take(opaque);
   c.in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (owner_counters) {
     owner_counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
-    (ec ? owner_counters->failed : owner_counters->succeeded).fetch_add(1, std::memory_order_relaxed);
+    (p == nullptr ? owner_counters->failed : owner_counters->succeeded).fetch_add(1, std::memory_order_relaxed);
   }
-  if (op.deadline != clock::time_point::max()) {
+  if (op.group != nullptr) {
+    if (--op.group->left == 0) batches.erase(op.group->self); // its timer wake-up, if any, finds nothing
+  } else if (op.deadline != clock::time_point::max()) {
     if (op.deadline_ordered) deadlines.remove_ordered({op.deadline, opaque, op.seq});
     else deadlines.drop_stale_front(live()); // in order, it was at the front: no FIFO to grow
   }
-  auto slot = asio::get_associated_cancellation_slot(op.handler);
-  if (slot.is_connected()) slot.clear();
   stats.bump(stats.completed);
   // complete() only runs inside one of our own completions (read, timer, cancellation, close), never
-  // inside the caller's initiating call, so the handler may run inline when its executor allows
-  // (the Asio rule for continuations): no queueing and no allocation on the common path. When the
-  // handler's executor is ours we are running on it already: call it directly, which is what
-  // dispatch would do after two type-erased hops.
-  if (!op.handler_ex) std::move(op.handler)(ec, std::move(resp));
-  else dispatch_completion(*op.handler_ex, std::move(op.handler), ec, std::move(resp));
+  // inside the sender's call, so the sink is told inline.
+  if (p != nullptr) op.sink->on_response(op.index, *p);
+  else op.sink->on_error(op.index, ec);
 }
 
 void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
@@ -483,7 +339,7 @@ void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
     while (auto e = m.deadlines.earliest(m.live())) {
       if (e->at > now) break;
       m.stats.bump(m.stats.timeouts);
-      m.complete(*self, e->opaque, client_errc::timeout, {});
+      m.complete(*self, e->opaque, client_errc::timeout, nullptr);
     }
     if (!m.batches.empty()) m.expire_batches(*self, now);
     m.arm_timer(self);
@@ -610,28 +466,35 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
         return false;
       };
       if (auto* op = ops.find(p.opaque()); op == nullptr) {
-        if (auto* b = ops.find_batch(p.opaque())) {
-          if (b->opcode != p.hdr.opcode) return out_of_step(b->opcode);
-          complete_batch(*self, p.opaque(), *b, client_errc{}, &p);
-        } else {
-          stats.bump(stats.orphans);
-        }
+        stats.bump(stats.orphans);
       } else if (op->opcode != p.hdr.opcode) {
         return out_of_step(op->opcode);
       } else if (!op->collected) {
-        complete(*self, p.opaque(), {}, kv_response(p));
+        complete(*self, p.opaque(), {}, &p);
       } else if (p.hdr.key_len != 0 && p.hdr.specific == static_cast<std::uint16_t>(protocol::status::success)) {
         auto& gathered = *op->collected;
         if (gathered.size() + r.consumed > settings.limits.max_body_len) {
-          // A server that never ends the list: fail the operation, not the memory.
-          complete(*self, p.opaque(), client_errc::body_too_large, {});
+          // A server that never ends the list: fail the request, not the memory.
+          complete(*self, p.opaque(), client_errc::body_too_large, nullptr);
         } else {
           const auto* raw = rbuf.data() + rstart;
           gathered.insert(gathered.end(), raw, raw + r.consumed);
         }
       } else {
+        // The terminator's header; as its value the gathered packets, each complete (24-byte
+        // header and body), in the order they arrived (kv_response(header, packets)'s shape).
         auto gathered = std::move(op->collected);
-        complete(*self, p.opaque(), {}, kv_response(p.hdr, *gathered));
+        protocol::packet_view all;
+        all.hdr = p.hdr;
+        all.hdr.framing_extras_len = 0;
+        all.hdr.extras_len = 0;
+        all.hdr.key_len = 0;
+        all.hdr.body_len = static_cast<std::uint32_t>(gathered->size());
+        all.framing_extras = {gathered->data(), 0};
+        all.extras = {gathered->data(), 0};
+        all.key = {gathered->data(), 0};
+        all.value = {gathered->data(), gathered->size()};
+        complete(*self, p.opaque(), {}, &all);
       }
     }
     rstart += r.consumed;
@@ -656,14 +519,7 @@ void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::
   victims.reserve(ops.size());
   ops.for_each([&](std::uint32_t opaque, const pending& op) { victims.emplace_back(opaque, was_written(op.seq)); });
   for (auto [opaque, written] : victims) {
-    complete(*self, opaque, written ? client_errc::connection_closed : client_errc::not_connected, {});
-  }
-  victims.clear();
-  ops.for_each_batch([&](std::uint32_t opaque, const batch_request& r) { victims.emplace_back(opaque, was_written(r.seq)); });
-  for (auto [opaque, written] : victims) {
-    if (auto* r = ops.find_batch(opaque)) {
-      complete_batch(*self, opaque, *r, written ? client_errc::connection_closed : client_errc::not_connected, nullptr);
-    }
+    complete(*self, opaque, written ? client_errc::connection_closed : client_errc::not_connected, nullptr);
   }
   queued.clear();
   deadlines.clear(); // what is left are entries of operations completed above
@@ -674,52 +530,48 @@ void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::
   }
 }
 
-void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv_request&& req,
-                                  asio::any_completion_handler<execute_signature>&& handler,
-                                  completion_executor&& handler_ex)
+std::error_code kv_connection::impl::refusal(protocol::bytes_view packet, clock::time_point deadline)
 {
   std::error_code refuse;
   if (st != state::open) refuse = client_errc::not_connected;
   else if (ops.size() >= settings.max_in_flight) refuse = client_errc::queue_full;
-  else if (req.packet.size() < protocol::header_size) refuse = client_errc::invalid_argument;
-  else if (req.deadline != clock::time_point::max() && req.deadline <= clock::now()) refuse = client_errc::timeout;
+  else if (packet.size() < protocol::header_size ||
+           packet.size() != protocol::header_size + protocol::load_be32(packet.data() + 8)) {
+    refuse = client_errc::invalid_argument;
+  } else if (deadline != clock::time_point::max() && deadline <= clock::now()) {
+    refuse = client_errc::timeout;
+  }
   if (refuse) {
     if (refuse == client_errc::timeout) stats.bump(stats.timeouts);
     if (owner_counters) owner_counters->failed.fetch_add(1, std::memory_order_relaxed);
-    post_completion(handler_ex ? *handler_ex : self->ex_, std::move(handler), refuse, kv_response{});
-    return;
   }
-  auto deadline = req.deadline;
-  auto seq = ++next_seq;
-  bool collect = static_cast<protocol::opcode>(req.packet[1]) == protocol::opcode::stat;
-  auto slot = asio::get_associated_cancellation_slot(handler);
-  auto opaque = ops.add(pending{std::move(handler), std::move(handler_ex), deadline, seq,
-                                collect ? std::make_unique<protocol::byte_buffer>() : nullptr, false,
-                                std::to_integer<std::uint8_t>(req.packet[1])});
-  protocol::store_be32(req.packet.data() + 12, opaque);
+  return refuse;
+}
 
-  if (slot.is_connected()) {
-    std::weak_ptr<kv_connection> weak = self;
-    slot.assign([weak, opaque, ex = self->ex_](asio::cancellation_type type) {
-      if (type == asio::cancellation_type::none) return;
-      // Posted: the handler must not run inside the emit() call of whoever cancels.
-      asio::post(ex, [weak, opaque]() {
-        auto s = weak.lock();
-        if (!s || s->impl_->ops.find(opaque) == nullptr) return;
-        s->impl_->stats.bump(s->impl_->stats.cancelled);
-        s->impl_->complete(*s, opaque, client_errc::cancelled, {});
-      });
-    });
-  }
+std::uint32_t kv_connection::impl::enqueue(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packet,
+                                           clock::time_point deadline, response_sink& sink, std::size_t index)
+{
+  auto seq = ++next_seq;
+  const auto op = std::to_integer<std::uint8_t>(packet[1]);
+  const bool collect = static_cast<protocol::opcode>(op) == protocol::opcode::stat;
+  auto opaque = ops.add(pending{&sink, index, nullptr, deadline, seq,
+                                collect ? std::make_unique<protocol::byte_buffer>() : nullptr, false, op});
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (owner_counters) owner_counters->in_flight.fetch_add(1, std::memory_order_relaxed);
   if (deadline != clock::time_point::max()) {
     if (deadlines.add({deadline, opaque, seq}, ops.size(), live())) ops.find(opaque)->deadline_ordered = true;
     arm_timer(self);
   }
-  queued.insert(queued.end(), req.packet.begin(), req.packet.end());
-  request_buffers.give(std::move(req.packet));
+  const auto at = queued.size();
+  queued.insert(queued.end(), packet.begin(), packet.end());
+  protocol::store_be32(queued.data() + at + 12, opaque);
   queued_last = seq;
+  schedule_flush(self);
+  return opaque;
+}
+
+void kv_connection::impl::schedule_flush(const std::shared_ptr<kv_connection>& self)
+{
   if (dispatching) return; // the read loop flushes once, after its last handler
   if (ops.size() == 1) {
     flush(self); // an idle connection: nothing to wait for, write now
@@ -734,40 +586,55 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
   }
 }
 
-// ---- batches (execute_batch): one sink, one deadline, one write for many requests ------------
-
-void kv_connection::impl::complete_batch(kv_connection& c, std::uint32_t opaque, const batch_request& r,
-                                         client_errc ec, const protocol::packet_view* p)
+std::error_code kv_connection::impl::execute_sink(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packet,
+                                                  clock::time_point deadline, response_sink& sink, std::size_t index)
 {
-  auto* sink = r.sink;
-  auto index = r.index;
-  auto* group = r.group;
-  ops.erase_batch(opaque);
-  c.in_flight_.store(ops.size(), std::memory_order_relaxed);
-  if (owner_counters) {
-    owner_counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
-    (p != nullptr ? owner_counters->succeeded : owner_counters->failed).fetch_add(1, std::memory_order_relaxed);
-  }
-  stats.bump(stats.completed);
-  if (--group->left == 0) batches.erase(group->self); // its timer wake-up, if any, finds nothing
-  // As complete(): only ever inside one of our own completions, so the sink is told inline.
-  if (p != nullptr) sink->on_response(index, *p);
-  else sink->on_error(index, make_error_code(ec));
+  if (auto ec = refusal(packet, deadline)) return ec;
+  enqueue(self, packet, deadline, sink, index);
+  return {};
 }
+
+void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv_request&& req,
+                                  asio::any_completion_handler<execute_signature>&& handler,
+                                  completion_executor&& handler_ex)
+{
+  auto* hs = handler_sink::make(std::move(handler), std::move(handler_ex));
+  const protocol::bytes_view packet(req.packet.data(), req.packet.size());
+  if (auto ec = refusal(packet, req.deadline)) return hs->refuse(self->ex_, ec);
+  auto slot = hs->cancellation_slot();
+  auto opaque = enqueue(self, packet, req.deadline, *hs, 0);
+  request_buffers.give(std::move(req.packet));
+  if (slot.is_connected()) {
+    std::weak_ptr<kv_connection> weak = self;
+    slot.assign([weak, opaque, hs, ex = self->ex_](asio::cancellation_type type) {
+      if (type == asio::cancellation_type::none) return;
+      // Posted: the handler must not run inside the emit() call of whoever cancels.
+      asio::post(ex, [weak, opaque, hs]() {
+        auto s = weak.lock();
+        if (!s) return;
+        auto* op = s->impl_->ops.find(opaque);
+        if (op == nullptr || op->sink != hs) return;
+        s->impl_->stats.bump(s->impl_->stats.cancelled);
+        s->impl_->complete(*s, opaque, client_errc::cancelled, nullptr);
+      });
+    });
+  }
+}
+
+// ---- batches (execute_batch): one sink, one deadline, one write for many requests ------------
 
 void kv_connection::impl::expire_batches(kv_connection& c, clock::time_point now)
 {
   // Gathered first (a rare path: a scan of the table): telling a sink may complete any request,
   // erase any group, or add new ones.
-  std::vector<std::uint32_t> expired;
-  ops.for_each_batch([&](std::uint32_t opaque, const batch_request& r) {
-    if (r.group->deadline <= now) expired.push_back(opaque);
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> expired;
+  ops.for_each([&](std::uint32_t opaque, const pending& r) {
+    if (r.group != nullptr && r.group->deadline <= now) expired.emplace_back(opaque, r.seq);
   });
-  for (auto opaque : expired) {
-    // Opaques are not reused while their request is pending: one found is still that request.
-    if (auto* r = ops.find_batch(opaque)) {
+  for (auto [opaque, seq] : expired) {
+    if (auto* r = ops.find(opaque); r != nullptr && r->seq == seq) {
       stats.bump(stats.timeouts);
-      complete_batch(c, opaque, *r, client_errc::timeout, nullptr);
+      complete(c, opaque, client_errc::timeout, nullptr);
     }
   }
 }
@@ -805,7 +672,13 @@ std::error_code kv_connection::impl::execute_batch(const std::shared_ptr<kv_conn
   at = base;
   for (k = 0; k < count; ++k) {
     auto* h = queued.data() + at;
-    protocol::store_be32(h + 12, ops.add_batch(&sink, k, &g, seq, std::to_integer<std::uint8_t>(h[1])));
+    pending e;
+    e.sink = &sink;
+    e.index = k;
+    e.group = &g;
+    e.seq = seq;
+    e.opcode = std::to_integer<std::uint8_t>(h[1]);
+    protocol::store_be32(h + 12, ops.add(std::move(e)));
     at += protocol::header_size + protocol::load_be32(h + 8);
   }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);
@@ -988,6 +861,12 @@ void kv_connection::start_execute(const std::shared_ptr<kv_connection>& self, kv
                        hex = std::move(hex)]() mutable {
     self->impl_->execute(self, std::move(req), std::move(h), std::move(hex));
   });
+}
+
+std::error_code kv_connection::execute(protocol::bytes_view packet, clock::time_point deadline, response_sink& sink,
+                                      std::size_t index)
+{
+  return impl_->execute_sink(shared_from_this(), packet, deadline, sink, index);
 }
 
 std::error_code kv_connection::execute_batch(protocol::bytes_view packets, std::size_t count,

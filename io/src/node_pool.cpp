@@ -404,6 +404,22 @@ void node_pool::impl::send(std::size_t i, kv_request req, asio::any_completion_h
   s.conn->execute(std::move(req), std::move(handler), handler_ex ? &*handler_ex : nullptr);
 }
 
+std::error_code node_pool::execute(protocol::bytes_view packet, clock::time_point deadline, response_sink& sink,
+                                   std::size_t index)
+{
+  auto& m = *impl_;
+  if (m.st != impl::state::running) return client_errc::not_connected;
+  int j = m.pick();
+  if (j < 0) return client_errc::not_connected;
+  auto& s = *m.slots[static_cast<std::size_t>(j)];
+  auto& c = *s.counters;
+  if (c.in_flight.load(std::memory_order_relaxed) >= m.settings.max_in_flight) return client_errc::queue_full;
+  // The sink goes to the connection as it is: it counts the request in c itself.
+  if (auto ec = s.conn->execute(packet, deadline, sink, index)) return ec;
+  c.routed.fetch_add(1, std::memory_order_relaxed);
+  return {};
+}
+
 std::error_code node_pool::execute_batch(protocol::bytes_view packets, std::size_t count,
                                          clock::time_point deadline, batch_sink& sink)
 {

@@ -18,6 +18,7 @@
 #include <couchkv/protocol/bootstrap.hpp>
 #include <couchkv/io/handler_allocator.hpp>
 #include <couchkv/io/kv_response.hpp>
+#include <couchkv/io/response_sink.hpp>
 #include <couchkv/protocol/decoder.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -59,24 +60,6 @@ struct kv_request {
 // one from the calling thread's cache, so a client that builds its requests here allocates no
 // buffer per request once warm (empty, without capacity, when the cache is).
 [[nodiscard]] protocol::byte_buffer request_buffer() noexcept;
-
-// The receiving end of kv_connection::execute_batch: told once per request of the batch, on the
-// connection's executor, never inside execute_batch itself. It must stay alive until every
-// request of the batch has been told (the connection keeps a plain pointer to it).
-class batch_sink {
-public:
-  // The response (whatever its status); the packet is valid only during the call.
-  virtual void on_response(std::size_t index, const protocol::packet_view& response) = 0;
-  // No response: client_errc::timeout at the batch's deadline, not_connected when the connection
-  // died before the request was written, connection_closed when it died after.
-  virtual void on_error(std::size_t index, std::error_code ec) = 0;
-
-protected:
-  batch_sink() = default;
-  batch_sink(const batch_sink&) = default;
-  batch_sink& operator=(const batch_sink&) = default;
-  ~batch_sink() = default;
-};
 
 // Counts a connection keeps for an owner that outlives it (a node_pool's slot, across
 // reconnects), so that the owner needs no layer of its own around each completion: shared,
@@ -171,6 +154,14 @@ public:
   {
     start_execute(shared_from_this(), std::move(request), std::move(handler), handler_ex);
   }
+
+  // One request answered through `sink` under `index` (see response_sink.hpp): no handler, no
+  // executor, no copy of the response. Must be called on the connection's executor; `packet` (one
+  // complete request; its opaque is replaced) is copied before this returns. Refused (nothing
+  // sent, the sink never told) with not_connected, queue_full, timeout (deadline passed) or
+  // invalid_argument (not one complete request).
+  [[nodiscard]] std::error_code execute(protocol::bytes_view packet, clock::time_point deadline, response_sink& sink,
+                                        std::size_t index = 0);
 
   // Several requests in one write, each answered through `sink` (no handler, executor or
   // allocation per request): `packets` holds `count` complete requests back to back, request k

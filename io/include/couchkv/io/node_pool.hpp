@@ -140,6 +140,13 @@ public:
   }
   void close_gracefully() { async_close_gracefully(asio::detached); }
 
+  // kv_connection::execute (one request, answered through `sink`) on the least-loaded open
+  // connection. Must be called on the executor. Never waits for a connection: refused (the sink
+  // never told) as kv_connection refuses, or with not_connected when the pool is not running or
+  // has no open connection, queue_full when the least-loaded connection is full.
+  [[nodiscard]] std::error_code execute(protocol::bytes_view packet, clock::time_point deadline, response_sink& sink,
+                                        std::size_t index = 0);
+
   // kv_connection::execute_batch on the least-loaded open connection, counted in that connection's
   // statistics like as many operations. Must be called on the executor. Refused as a whole (the
   // sink never called) as kv_connection refuses, or with not_connected when the pool is not
