@@ -51,7 +51,7 @@ int main(int argc, char** argv)
       for (int i = 0; i < ops; ++i) {
         auto t0 = std::chrono::steady_clock::now();
         auto res = b.upsert("endure::" + std::to_string(i), R"({"i":1})",
-                            {.persist_to = r.persist_to, .replicate_to = r.replicate_to}).get();
+                            {.durability = {.persist_to = r.persist_to, .replicate_to = r.replicate_to}}).get();
         ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         if (!res.durability || !res.durability->met) {
           std::fprintf(stderr, "durability not met: %s\n", res.durability ? res.durability->detail.c_str() : "?");

@@ -1,7 +1,6 @@
-// The rest of the bucket's KV surface: the _multi forms built on the single-key operations,
-// observe (OBSERVE to master and replicas) and stats (STAT to every data node).
+// The composite KV operations: observe (OBSERVE to master and replicas, and its _multi form) and
+// stats (STAT to every data node).
 #include "bucket_impl.hpp"
-#include "fan_out.hpp"
 
 #include <couchkv/async_bucket.hpp>
 #include <couchkv/protocol/decoder.hpp>
@@ -17,26 +16,11 @@
 namespace couchkv {
 
 using detail::bucket_impl;
-using detail::fan_out;
-using detail::per_key;
 using detail::request_spec;
 using protocol::opcode;
 using protocol::status;
 
 namespace {
-
-asio::any_io_executor executor_of(const std::shared_ptr<bucket_impl>& impl)
-{
-  return impl ? impl->executor() : asio::any_io_executor{};
-}
-
-std::vector<std::string> keys_of(const std::vector<std::pair<std::string, document_value>>& items)
-{
-  std::vector<std::string> keys;
-  keys.reserve(items.size());
-  for (const auto& [k, v] : items) keys.push_back(k);
-  return keys;
-}
 
 using detail::validate_key;
 
@@ -49,100 +33,6 @@ std::error_code status_error(std::error_code ec, const io::kv_response& r, opcod
 
 } // namespace
 
-// ---- _multi forms -------------------------------------------------------------------------------
-
-void async_bucket::start_store_multi(impl_ptr impl, store_kind kind, std::vector<std::pair<std::string, document_value>> items,
-                                     mutation_options o, detail::completion<multi_mutation_signature> done)
-{
-  auto keys = keys_of(items);
-  auto shared = std::make_shared<std::vector<std::pair<std::string, document_value>>>(std::move(items));
-  auto n = keys.size();
-  fan_out<mutation_result>(n, std::move(keys),
-                           [impl, kind, shared, o](std::size_t i, auto cb) {
-                             auto& [k, v] = (*shared)[i];
-                             start_store(impl, kind, k, v, o, per_key<mutation_signature>(executor_of(impl), std::move(cb)));
-                           },
-                           std::move(done));
-}
-
-void async_bucket::start_touch_multi(impl_ptr impl, std::vector<std::string> keys, expiry_time expiry, touch_options o,
-                                     detail::completion<multi_mutation_signature> done)
-{
-  auto shared = std::make_shared<std::vector<std::string>>(keys);
-  auto n = keys.size();
-  fan_out<mutation_result>(n, std::move(keys),
-                           [impl, shared, expiry, o](std::size_t i, auto cb) {
-                             start_touch(impl, (*shared)[i], expiry, o,
-                                         per_key<mutation_signature>(executor_of(impl), std::move(cb)));
-                           },
-                           std::move(done));
-}
-
-void async_bucket::start_counter_multi(impl_ptr impl, std::vector<std::string> keys, std::int64_t delta, counter_options o,
-                                       detail::completion<multi_counter_signature> done)
-{
-  auto shared = std::make_shared<std::vector<std::string>>(keys);
-  auto n = keys.size();
-  fan_out<counter_result>(n, std::move(keys),
-                          [impl, shared, delta, o](std::size_t i, auto cb) {
-                            start_counter(impl, (*shared)[i], delta, o,
-                                          per_key<counter_signature>(executor_of(impl), std::move(cb)));
-                          },
-                          std::move(done));
-}
-
-void async_bucket::start_get_and_touch_multi(impl_ptr impl, std::vector<std::string> keys, get_and_touch_options o,
-                                             detail::completion<multi_get_signature> done)
-{
-  auto shared = std::make_shared<std::vector<std::string>>(keys);
-  auto n = keys.size();
-  fan_out<get_result>(n, std::move(keys),
-                      [impl, shared, o](std::size_t i, auto cb) {
-                        start_get_and_touch(impl, (*shared)[i], o, per_key<get_signature>(executor_of(impl), std::move(cb)));
-                      },
-                      std::move(done));
-}
-
-void async_bucket::start_lock_multi(impl_ptr impl, std::vector<std::string> keys, get_and_lock_options o,
-                                    detail::completion<multi_get_signature> done)
-{
-  auto shared = std::make_shared<std::vector<std::string>>(keys);
-  auto n = keys.size();
-  fan_out<get_result>(n, std::move(keys),
-                      [impl, shared, o](std::size_t i, auto cb) {
-                        start_get_and_lock(impl, (*shared)[i], o, per_key<get_signature>(executor_of(impl), std::move(cb)));
-                      },
-                      std::move(done));
-}
-
-void async_bucket::start_unlock_multi(impl_ptr impl, std::vector<std::pair<std::string, std::uint64_t>> keys_and_cas,
-                                      common_options o, detail::completion<multi_mutation_signature> done)
-{
-  std::vector<std::string> keys;
-  keys.reserve(keys_and_cas.size());
-  for (const auto& [k, cas] : keys_and_cas) keys.push_back(k);
-  auto shared = std::make_shared<std::vector<std::pair<std::string, std::uint64_t>>>(std::move(keys_and_cas));
-  auto n = keys.size();
-  fan_out<mutation_result>(n, std::move(keys),
-                           [impl, shared, o](std::size_t i, auto cb) {
-                             auto& [k, cas] = (*shared)[i];
-                             start_unlock(impl, k, cas, o, per_key<mutation_signature>(executor_of(impl), std::move(cb)));
-                           },
-                           std::move(done));
-}
-
-void async_bucket::start_get_replica_multi(impl_ptr impl, std::vector<std::string> keys, replica_options o,
-                                           detail::completion<multi_get_signature> done)
-{
-  auto shared = std::make_shared<std::vector<std::string>>(keys);
-  auto n = keys.size();
-  fan_out<get_result>(n, std::move(keys),
-                      [impl, shared, o](std::size_t i, auto cb) {
-                        start_get_replica(impl, (*shared)[i], o, per_key<get_signature>(executor_of(impl), std::move(cb)));
-                      },
-                      std::move(done));
-}
-
 // ---- observe ------------------------------------------------------------------------------------
 
 namespace {
@@ -152,11 +42,12 @@ struct observe_round {
   std::size_t pending{0};
   std::vector<std::pair<std::size_t, observe_node_result>> answers; // (replica slot, answer); 0 = master
   std::error_code master_error{};
+  error_context master_context{};
   std::function<void(std::error_code, observe_result)> done;
 
   void finish()
   {
-    if (master_error) return done(master_error, observe_result{key, {}});
+    if (master_error) return done(master_error, observe_result{key, {}, std::move(master_context)});
     std::sort(answers.begin(), answers.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     observe_result r{key, {}};
     r.nodes.reserve(answers.size());
@@ -174,8 +65,12 @@ void async_bucket::start_observe(impl_ptr impl, std::string key, common_options 
   auto shared_done = std::make_shared<detail::completion<observe_signature>>(std::move(done));
   asio::dispatch(impl->executor(), [impl, key = std::move(key), o, shared_done]() mutable {
     if (impl->is_ketama()) {
-      impl->set_last_failure_detail("memcached buckets have no replicas to observe");
-      return std::move(*shared_done)(make_error_code(couchkv::client_errc::feature_not_available), {});
+      observe_result r;
+      r.key = key;
+      r.context.key = key;
+      r.context.operation = "OBSERVE";
+      r.context.server_message = "memcached buckets have no replicas to observe";
+      return std::move(*shared_done)(make_error_code(couchkv::client_errc::feature_not_available), std::move(r));
     }
     // The master always; every replica the current map has (none known yet: the master only,
     // and execute() waits for the map).
@@ -215,7 +110,10 @@ void async_bucket::start_observe(impl_ptr impl, std::string key, common_options 
                                                                   static_cast<observe_key_state>(it->state), it->cas});
           }
         }
-        if (e && slot == 0) round->master_error = e;
+        if (e && slot == 0) {
+          round->master_error = e;
+          round->master_context = std::move(ctx);
+        }
         if (--round->pending == 0) round->finish();
       });
     }
@@ -225,13 +123,39 @@ void async_bucket::start_observe(impl_ptr impl, std::string key, common_options 
 void async_bucket::start_observe_multi(impl_ptr impl, std::vector<std::string> keys, common_options o,
                                        detail::completion<multi_observe_signature> done)
 {
-  auto shared = std::make_shared<std::vector<std::string>>(keys);
-  auto n = keys.size();
-  fan_out<observe_result>(n, std::move(keys),
-                          [impl, shared, o](std::size_t i, auto cb) {
-                            start_observe(impl, (*shared)[i], o, per_key<observe_signature>(executor_of(impl), std::move(cb)));
-                          },
-                          std::move(done));
+  if (keys.empty()) return std::move(done)({}, {});
+  if (!impl) {
+    multi_result<observe_result> out;
+    for (const auto& k : keys) out[k].ec = make_error_code(protocol::client_errc::not_connected);
+    return std::move(done)({}, std::move(out));
+  }
+  // Every key's end runs on the bucket's strand (its executor): the state needs no lock.
+  struct state {
+    multi_result<observe_result> results;
+    std::size_t left{0};
+    std::optional<detail::completion<multi_observe_signature>> done;
+  };
+  auto st = std::make_shared<state>();
+  st->left = keys.size();
+  st->done.emplace(std::move(done));
+  auto ex = impl->executor();
+  for (auto& k : keys) {
+    auto key = k;
+    start_observe(impl, std::move(k), o,
+                  detail::completion<observe_signature>(
+                      asio::any_completion_handler<observe_signature>([st, key](std::error_code ec, observe_result r) {
+                        auto& slot = st->results[key];
+                        slot.ec = ec;
+                        if (ec) slot.context = r.context;
+                        else slot.value = std::move(r);
+                        if (--st->left == 0) {
+                          auto d = std::move(*st->done);
+                          st->done.reset();
+                          std::move(d)({}, std::move(st->results));
+                        }
+                      }),
+                      ex));
+  }
 }
 
 // ---- stats --------------------------------------------------------------------------------------

@@ -38,16 +38,12 @@ io::http_request make_request(std::string method, std::string target, const view
   return r;
 }
 
-void remember(bucket_impl& impl, std::string detail)
-{
-  impl.set_last_failure_detail(std::move(detail));
-}
-
-// The error of a design-document response: transport, then HTTP status with the server's body.
-std::error_code http_error(bucket_impl& impl, std::error_code ec, const io::http_response& r, std::string_view what)
+// The error of a design-document response: transport, then HTTP status with the server's body;
+// `detail` says it in words.
+std::error_code http_error(std::error_code ec, const io::http_response& r, std::string_view what, std::string& detail)
 {
   if (ec) {
-    remember(impl, std::string(what) + ": " + r.detail);
+    detail = std::string(what) + ": " + r.detail;
     return ec;
   }
   if (r.status >= 200 && r.status < 300) return {};
@@ -57,8 +53,16 @@ std::error_code http_error(bucket_impl& impl, std::error_code ec, const io::http
     se = view_server_error{j["error"].get<std::string>(),
                            j.contains("reason") && j["reason"].is_string() ? j["reason"].get<std::string>() : std::string{}};
   }
-  remember(impl, std::string(what) + ": HTTP " + std::to_string(r.status) + (se ? ": " + se->error + ": " + se->reason : ": " + r.body.substr(0, 200)));
+  detail = std::string(what) + ": HTTP " + std::to_string(r.status) +
+           (se ? ": " + se->error + ": " + se->reason : ": " + r.body.substr(0, 200));
   return classify_view_error(r.status, se ? &*se : nullptr);
+}
+
+design_document failed_document(std::string why)
+{
+  design_document d;
+  d.error_detail = std::move(why);
+  return d;
 }
 
 template <class Sig>
@@ -74,8 +78,8 @@ void async_bucket::start_query(impl_ptr impl, view_query q, view_options o, deta
   if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
   if (o.timeout.count() < 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   auto d = share(std::move(done));
-  detail::run_view_query(impl, std::move(q), o, nullptr, [impl, d](std::error_code ec, view_result r, std::string detail) {
-    if (ec) remember(*impl, std::move(detail));
+  detail::run_view_query(impl, std::move(q), o, nullptr, [d](std::error_code ec, view_result r, std::string detail) {
+    if (ec) r.meta.error_detail = std::move(detail);
     std::move(*d)(ec, std::move(r));
   });
 }
@@ -87,8 +91,8 @@ void async_bucket::start_query_stream(impl_ptr impl, view_query q, view_row_hand
   if (o.timeout.count() < 0) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   if (!h) return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   auto d = share(std::move(done));
-  detail::run_view_query(impl, std::move(q), o, std::move(h), [impl, d](std::error_code ec, view_result r, std::string detail) {
-    if (ec) remember(*impl, std::move(detail));
+  detail::run_view_query(impl, std::move(q), o, std::move(h), [d](std::error_code ec, view_result r, std::string detail) {
+    if (ec) r.meta.error_detail = std::move(detail);
     std::move(*d)(ec, std::move(r.meta));
   });
 }
@@ -103,12 +107,10 @@ void async_bucket::start_get_design_document(impl_ptr impl, std::string name, vi
   auto d = share(std::move(done));
   auto req = make_request("GET", design_path(*impl, name), o);
   detail::run_http(impl, bucket_impl::http_service::views, std::move(req), [impl, d, name](std::error_code ec, io::http_response r) {
-    if (auto e = http_error(*impl, ec, r, "get design document " + name)) return std::move(*d)(e, {});
+    std::string why;
+    if (auto e = http_error(ec, r, "get design document " + name, why)) return std::move(*d)(e, failed_document(std::move(why)));
     auto doc = parse_design_document(r.body, name);
-    if (!doc) {
-      remember(*impl, doc.error.message());
-      return std::move(*d)(doc.error.ec, {});
-    }
+    if (!doc) return std::move(*d)(doc.error.ec, failed_document(doc.error.message()));
     std::move(*d)({}, std::move(*doc));
   });
 }
@@ -126,7 +128,8 @@ void async_bucket::start_upsert_design_document(impl_ptr impl, design_document d
   req.content_type = "application/json";
   detail::run_http(impl, bucket_impl::http_service::views, std::move(req),
                    [impl, d, name = doc.name](std::error_code ec, io::http_response r) {
-                     if (auto e = http_error(*impl, ec, r, "upsert design document " + name)) return std::move(*d)(e, {});
+                     std::string why;
+                     if (auto e = http_error(ec, r, "upsert design document " + name, why)) return std::move(*d)(e, why);
                      std::move(*d)({}, "_design/" + name);
                    });
 }
@@ -141,7 +144,8 @@ void async_bucket::start_remove_design_document(impl_ptr impl, std::string name,
   auto d = share(std::move(done));
   auto req = make_request("DELETE", design_path(*impl, name), o);
   detail::run_http(impl, bucket_impl::http_service::views, std::move(req), [impl, d, name](std::error_code ec, io::http_response r) {
-    if (auto e = http_error(*impl, ec, r, "remove design document " + name)) return std::move(*d)(e, {});
+    std::string why;
+    if (auto e = http_error(ec, r, "remove design document " + name, why)) return std::move(*d)(e, why);
     std::move(*d)({}, "_design/" + name);
   });
 }
@@ -157,12 +161,12 @@ void async_bucket::start_list_design_documents(impl_ptr impl, view_options o,
   target += "/ddocs";
   detail::run_http(impl, bucket_impl::http_service::mgmt, make_request("GET", std::move(target), o),
                    [impl, d](std::error_code ec, io::http_response r) {
-                     if (auto e = http_error(*impl, ec, r, "list design documents")) return std::move(*d)(e, {});
+                     std::string why;
+                     if (auto e = http_error(ec, r, "list design documents", why)) return std::move(*d)(e, {});
                      // {"rows":[{"doc":{"meta":{"id":"_design/x","rev":"..."},"json":{"views":{...}}}}]}
                      auto j = nlohmann::json::parse(r.body, nullptr, false);
                      std::vector<design_document> out;
                      if (!j.is_object() || !j.contains("rows") || !j["rows"].is_array()) {
-                       remember(*impl, "list design documents: the response has no rows array");
                        return std::move(*d)(make_error_code(view_errc::malformed_response), {});
                      }
                      for (const auto& row : j["rows"]) {
@@ -174,10 +178,7 @@ void async_bucket::start_list_design_documents(impl_ptr impl, view_options o,
                          id = strip_design_prefix((*doc)["meta"]["id"].get<std::string>());
                        }
                        auto parsed = parse_design_document((*doc)["json"].dump(), id);
-                       if (!parsed) {
-                         remember(*impl, "list design documents: " + parsed.error.message());
-                         return std::move(*d)(parsed.error.ec, {});
-                       }
+                       if (!parsed) return std::move(*d)(parsed.error.ec, {});
                        out.push_back(std::move(*parsed));
                      }
                      std::move(*d)({}, std::move(out));
@@ -198,18 +199,18 @@ void async_bucket::start_publish_design_document(impl_ptr impl, std::string name
       impl, "dev_" + name, o,
       detail::completion<design_document_signature>(
           asio::any_completion_handler<design_document_signature>([impl, d, name, o](std::error_code ec, design_document dev) {
-            if (ec) return std::move(*d)(ec, {});
+            if (ec) return std::move(*d)(ec, std::move(dev.error_detail));
             dev.name = name;
             start_upsert_design_document(
                 impl, std::move(dev), o,
                 detail::completion<design_ack_signature>(
-                    asio::any_completion_handler<design_ack_signature>([impl, d, name, o](std::error_code ec2, std::string) {
-                      if (ec2) return std::move(*d)(ec2, {});
+                    asio::any_completion_handler<design_ack_signature>([impl, d, name, o](std::error_code ec2, std::string why2) {
+                      if (ec2) return std::move(*d)(ec2, std::move(why2));
                       start_remove_design_document(
                           impl, "dev_" + name, o,
                           detail::completion<design_ack_signature>(
-                              asio::any_completion_handler<design_ack_signature>([d, name](std::error_code ec3, std::string) {
-                                std::move(*d)(ec3, "_design/" + name);
+                              asio::any_completion_handler<design_ack_signature>([d, name](std::error_code ec3, std::string why3) {
+                                std::move(*d)(ec3, ec3 ? std::move(why3) : "_design/" + name);
                               }),
                               impl->executor()));
                     }),

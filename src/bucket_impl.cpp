@@ -1,4 +1,5 @@
 #include "bucket_impl.hpp"
+#include "durability.hpp"
 
 #include <couchkv/io/executor.hpp>
 
@@ -17,32 +18,90 @@ namespace couchkv::detail {
 using protocol::status;
 
 namespace {
-// An operation whose end is a request_done (execute(spec, done)'s callers).
-class fn_op final : public bucket_op {
+// An operation whose end is a request_done (execute(spec, done)'s callers: the composite operations).
+class fn_op final : public op_base {
 public:
   // Constructed, never assigned: Asio 1.81's any_completion_handler move assignment recurses.
-  explicit fn_op(request_done d) : done_(std::move(d)) {}
-  void on_done(std::error_code ec, io::kv_response&& resp) override
+  fn_op(request_spec&& s, request_done&& d) : spec_(std::move(s)), done_(std::move(d))
   {
-    auto ctx = context(resp);
-    std::move(done_)(ec, std::move(resp), std::move(ctx));
+    opcode = spec_.op;
+    key = spec_.key;
+    timeout = spec_.timeout;
+    where = spec_.where;
+    replica_index = spec_.replica_index;
+    had_cas = spec_.had_cas;
+    node_index = spec_.node_index;
+  }
+  void encode(protocol::byte_buffer& out, const protocol::doc_key& k) override { spec_.encode(out, k); }
+  void on_done(const std::shared_ptr<op_base>&, std::error_code ec, const protocol::packet_view* p) override
+  {
+    auto ctx = context(p);
+    std::move(done_)(ec, p != nullptr ? io::kv_response(*p) : io::kv_response{}, std::move(ctx));
   }
 
 private:
+  request_spec spec_;
   request_done done_;
 };
 } // namespace
 
-error_context bucket_op::context(const io::kv_response& resp) const
+op_base::op_base() = default;
+op_base::~op_base() = default;
+
+error_context op_base::context(const protocol::packet_view* p) const
 {
   error_context ctx;
-  ctx.status = static_cast<std::uint16_t>(resp.status());
+  ctx.key = std::string(key);
+  ctx.operation = protocol::to_string(opcode);
   ctx.last_retry_reason = last_reason;
   ctx.retries = attempts;
   ctx.endpoint = endpoint;
   ctx.vbucket = vbucket;
-  if (resp.status() != status::success && resp.datatype() & 0x01) ctx.server_message = std::string(resp.value_string());
+  if (started != std::chrono::steady_clock::time_point{}) {
+    ctx.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  }
+  ctx.server_message = failure_detail;
+  if (p != nullptr) {
+    ctx.status = static_cast<std::uint16_t>(p->status());
+    if (p->status() != status::success) {
+      // The server's own words: an XERROR body (JSON) when it sent one, else the error map's.
+      if ((p->datatype() & 0x01) != 0 && !p->value.empty()) ctx.server_message = std::string(protocol::as_string_view(p->value));
+      else if (bucket) ctx.server_message = bucket->error_map_text(p->status());
+    }
+  }
   return ctx;
+}
+
+void op_base::on_response(std::size_t, const protocol::packet_view& response)
+{
+  auto self = std::move(in_flight);
+  bucket->attempt_done(self, {}, &response);
+}
+
+void op_base::on_error(std::size_t, std::error_code ec)
+{
+  auto self = std::move(in_flight);
+  bucket->attempt_done(self, ec, nullptr);
+}
+
+void submit(std::shared_ptr<op_base> op)
+{
+  auto* b = op->bucket.get();
+  b->execute(std::move(op));
+}
+
+asio::any_io_executor executor_of(const bucket_impl* b)
+{
+  if (b != nullptr) return b->executor();
+  return asio::system_executor();
+}
+
+std::string bucket_impl::error_map_text(protocol::status st) const
+{
+  if (!error_map_) return {};
+  const auto* info = error_map_->find(static_cast<std::uint16_t>(st));
+  if (info == nullptr) return {};
+  return info->name + ": " + info->description;
 }
 
 bucket_impl::bucket_impl(asio::any_io_executor ex, bucket_settings settings)
@@ -468,18 +527,34 @@ void bucket_impl::poll_config()
 
 void bucket_impl::execute_erased(request_spec spec, request_done done)
 {
-  auto o = std::allocate_shared<fn_op>(io::handler_allocator<fn_op>{}, std::move(done));
-  o->spec = std::move(spec);
+  auto o = std::allocate_shared<fn_op>(io::handler_allocator<fn_op>{}, std::move(spec), std::move(done));
+  o->bucket = shared_from_this();
+  o->started = io::clock::now();
   execute(std::move(o));
 }
 
-void bucket_impl::execute(std::shared_ptr<bucket_op> o)
+void bucket_impl::execute(std::shared_ptr<op_base> o)
 {
-  auto timeout = o->spec.timeout.count() ? o->spec.timeout : settings_.cs.options.kv_timeout;
-  o->deadline = deadline_after(io::clock::now(), timeout);
-  if (timeout.count() < 0) {
-    // A negative timeout is a caller's bug, not an immediate timeout: nothing is sent.
-    return asio::dispatch(strand_, [self = shared_from_this(), o] { self->finish(o, protocol::client_errc::invalid_argument, {}); });
+  auto timeout = o->timeout.count() ? o->timeout : settings_.cs.options.kv_timeout;
+  if (o->started == io::clock::time_point{}) o->started = io::clock::now();
+  o->deadline = deadline_after(o->started, timeout);
+  if (timeout.count() < 0 || (o->durability != nullptr && is_ketama())) {
+    // A negative timeout is a caller's bug, not an immediate timeout; durability polling needs
+    // replicas a memcached bucket does not have. Nothing is sent.
+    auto ec = timeout.count() < 0 ? make_error_code(protocol::client_errc::invalid_argument)
+                                  : make_error_code(couchkv::client_errc::feature_not_available);
+    return asio::dispatch(strand_, [self = shared_from_this(), o, ec] { self->finish(o, ec, nullptr); });
+  }
+  if (o->durability != nullptr) {
+    // Checked against the current map before the mutation is sent: refused, nothing was applied.
+    return asio::dispatch(strand_, [self = shared_from_this(), o] {
+      std::string why;
+      if (auto ec = durability_possible(*self, o->key, o->durability->persist_to, o->durability->replicate_to, why)) {
+        o->failure_detail = std::move(why);
+        return self->finish(o, ec, nullptr);
+      }
+      self->attempt(o);
+    });
   }
   if (io::running_on(strand_)) return attempt(std::move(o)); // dispatch, minus the wrapping
   asio::dispatch(strand_, [self = shared_from_this(), o] { self->attempt(o); });
@@ -487,75 +562,75 @@ void bucket_impl::execute(std::shared_ptr<bucket_op> o)
 
 void bucket_impl::attempt(std::shared_ptr<op> o)
 {
-  if (closed_) return finish(o, protocol::client_errc::cancelled, {});
+  if (closed_) return finish(o, protocol::client_errc::cancelled, nullptr);
   // The time left, for a retry decision only: the clock is not read on the common path.
   auto remaining = [&o] { return std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now()); };
   std::size_t node = 0;
   std::uint16_t vb = 0;
   auto cfg = tracker_.current();
-  if (o->spec.node_index) {
+  if (o->node_index) {
     if (!is_memcached() && !cfg) return retry(o, {true, retry_reason::no_config, std::chrono::milliseconds(5)}, {});
-    node = *o->spec.node_index;
+    node = *o->node_index;
   } else if (is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama)) {
     if (ketama_.empty()) return retry(o, {true, retry_reason::no_config, std::chrono::milliseconds(5)}, {});
-    node = ketama_.node_for(o->spec.key);
+    node = ketama_.node_for(o->key);
   } else {
     if (!cfg || !cfg->vbmap) return retry(o, {true, retry_reason::no_config, std::chrono::milliseconds(5)}, {});
-    vb = topology::vbucket_of(o->spec.key, cfg->vbmap->num_vbuckets());
-    std::size_t replica = o->spec.where == target::replica ? o->spec.replica_index : 0;
-    if (replica > cfg->num_replicas()) return finish(o, protocol::client_errc::invalid_argument, {});
+    vb = topology::vbucket_of(o->key, cfg->vbmap->num_vbuckets());
+    std::size_t replica = o->where == target::replica ? o->replica_index : 0;
+    if (replica > cfg->num_replicas()) return finish(o, protocol::client_errc::invalid_argument, nullptr);
     int n = topology::node_for_vbucket(*cfg->vbmap, vb, replica);
     if (n < 0) {
-      auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining());
-      return retry(o, d, o->spec.where == target::replica ? make_error_code(couchkv::client_errc::no_node_for_vbucket) : std::error_code{});
+      auto d = decide_retry(o->opcode, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining());
+      return retry(o, d, o->where == target::replica ? make_error_code(couchkv::client_errc::no_node_for_vbucket) : std::error_code{});
     }
     node = static_cast<std::size_t>(n);
   }
   auto* conn = connection_for(node, o->endpoint, cfg);
   if (!conn) {
-    auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining());
+    auto d = decide_retry(o->opcode, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining());
     return retry(o, d, {});
   }
   o->vbucket = vb;
   // No connection up (the pool would refuse it): wait for one without building the packet and
   // taking the round trip through the pool's refusal.
   if (!conn->has_open_connection()) return not_sent(o, true);
-  auto packet = io::request_buffer();
-  o->spec.encode(packet, {.key = o->spec.key, .vbucket = vb});
-  // The pool runs on strand_ (see connection_for), so its completion already arrives there: no
-  // bind_executor, which would convert the strand to a new any_io_executor per operation.
-  conn->async_execute({std::move(packet), o->deadline},
-                      [self = shared_from_this(), o](std::error_code ec, io::kv_response r) {
-                        self->on_attempt_done(o, ec, std::move(r));
-                      });
+  send_buf_.clear();
+  o->encode(send_buf_, {.key = o->key, .vbucket = vb});
+  // The operation is the connection's sink: it holds itself until told (op_base::on_response).
+  o->in_flight = o;
+  if (auto ec = conn->execute({send_buf_.data(), send_buf_.size()}, o->deadline, *o)) {
+    o->in_flight.reset();
+    on_attempt_done(o, ec, nullptr);
+  }
+}
+
+void bucket_impl::attempt_done(const std::shared_ptr<op_base>& o, std::error_code ec, const protocol::packet_view* r)
+{
+  on_attempt_done(o, ec, r);
 }
 
 // The outcome of one attempt that went to a connection: finished, or retried per retry.hpp.
-// Inlined into its two callers (attempt's completion, a batch key's): out of line it cost every
-// get() a call and the spills around it.
-[[gnu::always_inline]] inline void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, io::kv_response&& r)
+void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, const protocol::packet_view* r)
 {
   auto left = [&o] { return std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now()); };
   if (ec == protocol::client_errc::not_connected || ec == protocol::client_errc::queue_full) {
     return not_sent(o, ec == protocol::client_errc::not_connected);
   }
   if (ec == protocol::client_errc::connection_closed) {
-    auto d = decide_retry(o->spec.op, {attempt_failure::connection_lost, status::success, false},
-                          o->attempts, left());
-    if (!d.retry && protocol::is_mutation(o->spec.op)) {
+    auto d = decide_retry(o->opcode, {attempt_failure::connection_lost, status::success, false}, o->attempts, left());
+    if (!d.retry && protocol::is_mutation(o->opcode)) {
       // It may have been applied: report that, not a retry.
       o->last_reason = retry_reason::connection_lost;
-      return finish(o, protocol::client_errc::connection_closed, {});
+      return finish(o, protocol::client_errc::connection_closed, nullptr);
     }
     return retry(o, d, {});
   }
-  if (ec == protocol::client_errc::timeout) {
-    return finish(o, timeout_error(o->spec.op, true), {});
-  }
-  if (ec) return finish(o, ec, {});
-  auto st = r.status();
+  if (ec == protocol::client_errc::timeout) return finish(o, timeout_error(o->opcode, true), nullptr);
+  if (ec) return finish(o, ec, nullptr);
+  auto st = r->status();
   if (st == status::not_my_vbucket) {
-    if (!r.value().empty()) apply_config(r.value_string(), o->endpoint.substr(0, o->endpoint.rfind(':')));
+    if (!r->value.empty()) apply_config(protocol::as_string_view(r->value), o->endpoint.substr(0, o->endpoint.rfind(':')));
   }
   bool map_says_retry = false;
   if (st != status::success) {
@@ -565,10 +640,10 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
   }
   auto d = st == status::success
                ? retry_decision{}
-               : decide_retry(o->spec.op, {attempt_failure::status, st, map_says_retry && st != status::locked},
+               : decide_retry(o->opcode, {attempt_failure::status, st, map_says_retry && st != status::locked},
                               o->attempts, left());
   if (d.reason != retry_reason::none) return retry(o, d, {});
-  finish(o, {}, std::move(r));
+  finish(o, {}, r);
 }
 
 // ---- multi-key GET ----------------------------------------------------------------------------
@@ -595,7 +670,7 @@ public:
   {
     auto k = keys[pos];
     if (p.status() == status::success) batch_->found(k.index, p);
-    else go_on(k, {}, io::kv_response(p));
+    else go_on(k, {}, &p);
     finished_one();
   }
   void on_error(std::size_t pos, std::error_code ec) override
@@ -605,12 +680,12 @@ public:
   }
 
 private:
-  void go_on(key k, std::error_code ec, io::kv_response r)
+  void go_on(key k, std::error_code ec, const protocol::packet_view* r)
   {
     auto o = bucket_->batch_key_op(batch_, k.index, deadline_);
     o->endpoint = endpoint_;
     o->vbucket = k.vbucket;
-    bucket_->on_attempt_done(o, ec, std::move(r));
+    bucket_->on_attempt_done(o, ec, r);
   }
   void finished_one()
   {
@@ -623,18 +698,35 @@ private:
   std::size_t left_;
 };
 
+namespace {
+// One key of a get_batch that continues on its own (a retry, a connection lost, no connection to
+// send it on): a GET whose end is the batch's.
+class batch_key final : public op_base {
+public:
+  batch_key(std::shared_ptr<get_batch> b, std::size_t index) : batch_(std::move(b)), index_(index)
+  {
+    opcode = protocol::opcode::get;
+    key = batch_->keys[index];
+    timeout = batch_->timeout;
+  }
+  void encode(protocol::byte_buffer& out, const protocol::doc_key& k) override { protocol::append_get(out, 0, k); }
+  void on_done(const std::shared_ptr<op_base>&, std::error_code ec, const protocol::packet_view* p) override
+  {
+    batch_->done(index_, ec, p, ec || p == nullptr || p->status() != status::success ? context(p) : error_context{});
+  }
+
+private:
+  std::shared_ptr<get_batch> batch_;
+  std::size_t index_;
+};
+} // namespace
+
 std::shared_ptr<bucket_impl::op> bucket_impl::batch_key_op(const std::shared_ptr<get_batch>& b, std::size_t index,
                                                            io::clock::time_point deadline)
 {
-  auto o = std::allocate_shared<fn_op>(
-      io::handler_allocator<fn_op>{},
-      request_done(io::with_handler_allocator(
-          [b, index](std::error_code ec, io::kv_response r, error_context) { b->done(index, ec, std::move(r)); })));
+  auto o = std::allocate_shared<batch_key>(io::handler_allocator<batch_key>{}, b, index);
+  o->bucket = shared_from_this();
   o->deadline = deadline;
-  o->spec.op = protocol::opcode::get;
-  o->spec.key = std::string(b->keys[index]);
-  o->spec.timeout = b->timeout;
-  o->spec.encode = [](protocol::byte_buffer& buf, const protocol::doc_key& k) { protocol::append_get(buf, 0, k); };
   return o;
 }
 
@@ -652,7 +744,7 @@ void bucket_impl::run_get_batch(const std::shared_ptr<get_batch>& b)
   const auto deadline = deadline_after(io::clock::now(), timeout);
   if (timeout.count() < 0) {
     // A negative timeout: every key fails with invalid_argument, nothing is sent.
-    for (std::size_t i = 0; i < n; ++i) b->done(i, make_error_code(protocol::client_errc::invalid_argument), {});
+    for (std::size_t i = 0; i < n; ++i) b->done(i, make_error_code(protocol::client_errc::invalid_argument), nullptr, {});
     return;
   }
   auto alone = [&](std::size_t i) { attempt(batch_key_op(b, i, deadline)); };
@@ -770,7 +862,7 @@ void bucket_impl::run_get_batch(const std::shared_ptr<get_batch>& b)
 void bucket_impl::not_sent(const std::shared_ptr<op>& o, bool not_connected)
 {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
-  auto d = decide_retry(o->spec.op, {attempt_failure::not_sent, status::success, false}, o->attempts, left);
+  auto d = decide_retry(o->opcode, {attempt_failure::not_sent, status::success, false}, o->attempts, left);
   auto it = not_connected && d.retry ? conns_.find(o->endpoint) : conns_.end();
   if (it == conns_.end() || !it->second.pool) return retry(o, d, {});
   // The pool has no connection yet (or lost it). If one came up since (its wake-up ran before
@@ -817,23 +909,22 @@ void bucket_impl::retry(std::shared_ptr<op> o, retry_decision d, std::error_code
 {
   if (d.reason != retry_reason::none) o->last_reason = d.reason;
   if (!d.retry) {
-    if (final_ec) return finish(o, final_ec, {});
-    return finish(o, timeout_error(o->spec.op, o->maybe_applied), {});
+    if (final_ec) return finish(o, final_ec, nullptr);
+    return finish(o, timeout_error(o->opcode, o->maybe_applied), nullptr);
   }
   ++o->attempts;
   if (d.delay.count() == 0) {
     asio::post(strand_, [self = shared_from_this(), o] { self->attempt(o); });
     return;
   }
-  if (!o->timer) o->timer = std::make_unique<asio::steady_timer>(strand_);
+  if (!o->timer) o->timer = std::make_unique<retry_timer>(strand_);
   o->timer->expires_after(d.delay);
   o->timer->async_wait([self = shared_from_this(), o](boost::system::error_code) { self->attempt(o); });
 }
 
-void bucket_impl::finish(std::shared_ptr<op> o, std::error_code ec, io::kv_response resp)
+void bucket_impl::finish(const std::shared_ptr<op>& o, std::error_code ec, const protocol::packet_view* resp)
 {
-  if (ec || resp.status() != status::success) set_last_error(o->context(resp));
-  o->on_done(ec, std::move(resp)); // `o` keeps the operation alive through the call
+  o->on_done(o, ec, resp); // `o` keeps the operation alive through the call
 }
 
 void bucket_impl::close()

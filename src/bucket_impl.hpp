@@ -4,6 +4,7 @@
 #pragma once
 #include "retry.hpp"
 
+#include <couchkv/detail/operation.hpp>
 #include <couchkv/io/handler_allocator.hpp>
 #include <couchkv/io/http_client.hpp>
 #include <couchkv/io/kv_connection.hpp>
@@ -23,7 +24,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -49,8 +49,15 @@ struct bucket_settings {
   bool single_threaded{false};             // cluster_options::single_threaded: no strand
 };
 
-enum class target { active, replica };
+// The retry timer of an operation (op_base::timer).
+class retry_timer : public asio::steady_timer {
+public:
+  using asio::steady_timer::steady_timer;
+};
 
+// A request for the composite operations (observe, stats, durability polling, a view row's
+// document): what execute(spec, done) sends, with a std::function encoder. The KV operations
+// themselves are request types (operations.hpp) run as op_base objects.
 struct request_spec {
   protocol::opcode op{protocol::opcode::get};
   std::string key;
@@ -68,31 +75,6 @@ struct request_spec {
 // Move-only; built with io::handler_allocator (see execute), so it costs no malloc once warm.
 using request_done = asio::any_completion_handler<void(std::error_code, io::kv_response, error_context)>;
 
-// One operation: its request, its attempts so far, and what happens at its end. The facade's
-// single-key operations derive from it with their typed completion (one object per operation,
-// no further type-erased layer); bucket_impl::execute(spec, done) wraps a request_done in one.
-class bucket_op {
-public:
-  bucket_op() = default;
-  bucket_op(const bucket_op&) = delete;
-  bucket_op& operator=(const bucket_op&) = delete;
-  virtual ~bucket_op() = default;
-
-  request_spec spec;
-  io::clock::time_point deadline{};
-  std::uint32_t attempts{0};
-  retry_reason last_reason{retry_reason::none};
-  bool maybe_applied{false};
-  std::string endpoint;     // "host:port" of the last node tried
-  std::uint16_t vbucket{0}; // where the key was routed
-  std::unique_ptr<asio::steady_timer> timer;
-
-  // The attempt history and the final response, as an error_context.
-  [[nodiscard]] error_context context(const io::kv_response& resp) const;
-  // Called once, on the bucket's strand: the transport error, or the final response (any status).
-  virtual void on_done(std::error_code ec, io::kv_response&& resp) = 0;
-};
-
 // A GET of many keys (get_multi), implemented by the facade and run by bucket_impl::execute_get_batch:
 // the keys are routed once, each node's GETs leave in one write and their answers come back
 // through one sink, with no handler, executor or allocation per key. A key the batch cannot finish
@@ -107,8 +89,9 @@ public:
   std::chrono::milliseconds timeout{0}; // 0: the bucket's kv_timeout
   // The answer was a success: the packet, valid during the call only.
   virtual void found(std::size_t index, const protocol::packet_view& response) = 0;
-  // Anything else, as execute()'s `done` would have it (transport error, or the final response).
-  virtual void done(std::size_t index, std::error_code ec, io::kv_response response) = 0;
+  // Anything else: the final error, or the final response (a view valid during the call only),
+  // with the key's error context.
+  virtual void done(std::size_t index, std::error_code ec, const protocol::packet_view* response, error_context ctx) = 0;
 };
 
 // Where a key's vBucket lives in the current map (Couchbase buckets).
@@ -146,8 +129,10 @@ public:
     execute_erased(std::move(spec), request_done(io::with_handler_allocator(std::forward<Done>(done))));
   }
   void execute_erased(request_spec spec, request_done done);
-  // Runs an operation built by the caller (its spec set; its deadline is set here).
-  void execute(std::shared_ptr<bucket_op> o);
+  // Runs an operation (see submit() in detail/operation.hpp; its deadline is set here).
+  void execute(std::shared_ptr<op_base> o);
+  // The connection's answer to an attempt (op_base's sink calls): finished, or retried.
+  void attempt_done(const std::shared_ptr<op_base>& o, std::error_code ec, const protocol::packet_view* r);
   // Routes and runs a multi-key GET (see get_batch); its callbacks run on the strand.
   void execute_get_batch(std::shared_ptr<get_batch> batch);
   void close();
@@ -172,29 +157,11 @@ public:
     auto cfg = tracker_.current();
     return is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama);
   }
-  // The last failure's details: recorded on the strand, read from any thread (async_bucket::last_error).
-  void set_last_error(error_context e)
-  {
-    std::lock_guard lock(last_error_m_);
-    last_error_ = std::move(e);
-  }
-  // A failure found before any request was sent: only a message.
-  void set_last_failure_detail(std::string message)
-  {
-    error_context e;
-    e.server_message = std::move(message);
-    set_last_error(std::move(e));
-  }
-  [[nodiscard]] error_context last_error() const
-  {
-    std::lock_guard lock(last_error_m_);
-    return last_error_;
-  }
+  // The error map's words for a status ("KEY_ENOENT: Not Found"), empty when it has none.
+  [[nodiscard]] std::string error_map_text(protocol::status st) const;
 
 private:
-  mutable std::mutex last_error_m_;
-  error_context last_error_;
-  using op = bucket_op;
+  using op = op_base;
   class node_batch;
   // One pool of kv_pool_size connections per data node (io::node_pool: least-loaded choice,
   // reconnect with backoff, NOOP health checks). It fails fast with not_connected while it has
@@ -219,13 +186,13 @@ private:
   void try_bootstrap(std::size_t index, std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
                      std::error_code last_ec, std::string last_detail);
   void attempt(std::shared_ptr<op> o);
-  void on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, io::kv_response&& r);
+  void on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, const protocol::packet_view* r);
   void run_get_batch(const std::shared_ptr<get_batch>& b);
   // One key of a batch continues as a single operation (built with the batch's deadline).
   std::shared_ptr<op> batch_key_op(const std::shared_ptr<get_batch>& b, std::size_t index,
                                    io::clock::time_point deadline);
   void retry(std::shared_ptr<op> o, retry_decision d, std::error_code final_ec);
-  void finish(std::shared_ptr<op> o, std::error_code ec, io::kv_response resp);
+  void finish(const std::shared_ptr<op>& o, std::error_code ec, const protocol::packet_view* resp);
   void not_sent(const std::shared_ptr<op>& o, bool not_connected);
   void park(node_conn& nc, const std::shared_ptr<op>& o);
   static void wake(node_conn& nc);
@@ -251,6 +218,7 @@ private:
     std::string endpoint;
   };
   std::vector<route> routes_; // by node index, valid for routes_config_ (see connection_for)
+  protocol::byte_buffer send_buf_; // one attempt's request, before the connection copies it
   std::unique_ptr<std::byte[]> batch_scratch_; // run_get_batch's requests, before the connection copies them
   std::size_t batch_scratch_size_{0};
   std::shared_ptr<const topology::bucket_config> routes_config_;

@@ -76,28 +76,29 @@ cluster::~cluster() = default;
 cluster::cluster(cluster&&) noexcept = default;
 cluster& cluster::operator=(cluster&&) noexcept = default;
 
-asio::any_io_executor cluster::get_executor() const { return impl_->ex; }
+asio::any_io_executor cluster::get_executor() const { return impl_ ? impl_->ex : asio::any_io_executor{}; }
 std::string cluster::last_error_detail() const { return impl_ ? impl_->get_last_error() : std::string{}; }
 
-void cluster::start_open(std::string bucket, detail::completion<open_signature> done)
+void cluster::start_open(const std::shared_ptr<impl>& self, std::string bucket, detail::completion<open_signature> done)
 {
+  if (!self) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {}); // a moved-from cluster
   detail::bucket_settings s;
-  s.cs = impl_->cs;
-  s.username = impl_->creds.username;
-  s.password = impl_->creds.password;
-  s.bucket = bucket.empty() ? impl_->cs.bucket : bucket;
-  s.ssl = impl_->ssl;
-  s.single_threaded = impl_->options.single_threaded;
-  if (s.bucket.empty() && impl_->cs.scheme != topology::scheme::memcached) {
-    impl_->set_last_error("no bucket named (neither in the connection string nor in open_bucket)");
+  s.cs = self->cs;
+  s.username = self->creds.username;
+  s.password = self->creds.password;
+  s.bucket = bucket.empty() ? self->cs.bucket : bucket;
+  s.ssl = self->ssl;
+  s.single_threaded = self->options.single_threaded;
+  if (s.bucket.empty() && self->cs.scheme != topology::scheme::memcached) {
+    self->set_last_error("no bucket named (neither in the connection string nor in open_bucket)");
     return std::move(done)(make_error_code(protocol::client_errc::invalid_argument), {});
   }
-  auto b = std::make_shared<detail::bucket_impl>(impl_->ex, std::move(s));
+  auto b = std::make_shared<detail::bucket_impl>(self->ex, std::move(s));
   auto shared_done = std::make_shared<detail::completion<open_signature>>(std::move(done));
-  std::weak_ptr<impl> weak = impl_;
+  std::weak_ptr<impl> weak = self;
   b->open([b, shared_done, weak](std::error_code ec, std::string detail) {
     if (ec) {
-      if (auto self = weak.lock()) self->set_last_error(std::move(detail));
+      if (auto c = weak.lock()) c->set_last_error(std::move(detail));
       b->close();
       std::move(*shared_done)(ec, async_bucket{});
       return;

@@ -1,4 +1,7 @@
 #include <couchkv/errors.hpp>
+#include <couchkv/results.hpp>
+
+#include <cstdio>
 
 #include <optional>
 #include <string>
@@ -165,5 +168,40 @@ std::error_condition make_error_condition(errc e) noexcept { return {static_cast
 const std::error_category& client_category() noexcept { return client_category_instance; }
 
 std::error_code make_error_code(client_errc e) noexcept { return {static_cast<int>(e), client_category()}; }
+
+} // namespace couchkv
+
+namespace couchkv {
+
+std::string describe(std::error_code ec, const error_context& ctx)
+{
+  std::string out = ec.message();
+  std::string where;
+  auto add = [&where](const std::string& part) {
+    if (part.empty()) return;
+    if (!where.empty()) where += ", ";
+    where += part;
+  };
+  if (!ctx.operation.empty() || !ctx.key.empty()) {
+    std::string op(ctx.operation);
+    if (!ctx.key.empty()) op += (op.empty() ? "\"" : " \"") + ctx.key + "\"";
+    add(op);
+  }
+  if (!ctx.endpoint.empty()) add("at " + ctx.endpoint);
+  if (ctx.status != 0) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned>(ctx.status));
+    add(std::string("status ") + hex);
+  }
+  if (ctx.retries != 0) {
+    add(std::to_string(ctx.retries) + (ctx.retries == 1 ? " retry" : " retries") +
+        (ctx.last_retry_reason != retry_reason::none ? std::string(" (last: ") + std::string(to_string(ctx.last_retry_reason)) + ")"
+                                                     : std::string()));
+  }
+  if (ctx.elapsed.count() != 0) add(std::to_string(ctx.elapsed.count()) + " ms");
+  if (!where.empty()) out += " (" + where + ")";
+  if (!ctx.server_message.empty()) out += ": " + ctx.server_message;
+  return out;
+}
 
 } // namespace couchkv

@@ -6,10 +6,15 @@
 //   auto [ec, r] = co_await bucket.get("k", {}, asio::as_tuple(asio::use_awaitable));
 //
 // Routing (vBucket or ketama), retries (NOT_MY_VBUCKET, TMPFAIL, connection loss for reads) and
-// live topology happen inside; the error a caller sees says why (error_context via last_error).
+// live topology happen inside. A failure carries its own error_context (key, operation, status,
+// node, retries, the server's words, elapsed time): in the result (`r.context`) for a callback or
+// coroutine, in the operation_error a future throws, in each key's outcome of a _multi form.
+// Every KV operation is a request type (operations.hpp) handed to one generic path, execute().
 // Safe to call from any thread.
 #pragma once
 #include <couchkv/completion.hpp>
+#include <couchkv/detail/operation.hpp>
+#include <couchkv/operations.hpp>
 #include <couchkv/options.hpp>
 #include <couchkv/results.hpp>
 #include <couchkv/transcoder.hpp>
@@ -27,23 +32,6 @@ namespace couchkv {
 namespace detail {
 class bucket_impl;
 }
-
-// A value to store: JSON text (validated), or an encoded_value from a transcoder.
-class document_value {
-public:
-  document_value(std::string_view json_text) : v_(json_text_or_error(json_text)) {}
-  document_value(const char* json_text) : document_value(std::string_view(json_text)) {}
-  document_value(const std::string& json_text) : document_value(std::string_view(json_text)) {}
-  document_value(encoded_value v) : v_(std::move(v)) {}
-  [[nodiscard]] const encoded_value& encoded() const& noexcept { return v_; }
-  [[nodiscard]] encoded_value encoded() && noexcept { return std::move(v_); }
-  [[nodiscard]] std::error_code error() const noexcept { return ec_; }
-
-private:
-  encoded_value json_text_or_error(std::string_view text) { return json_text(text, ec_); }
-  std::error_code ec_{};
-  encoded_value v_;
-};
 
 // Keys the caller owns and keeps alive, unchanged, until the operation completes (as Asio's
 // buffers): get_multi_each then copies no key. Explicit, so that the call site says so.
@@ -77,7 +65,8 @@ public:
   using view_stream_signature = void(std::error_code, view_meta);
   using design_document_signature = void(std::error_code, design_document);
   using design_documents_signature = void(std::error_code, std::vector<design_document>);
-  using design_ack_signature = void(std::error_code, std::string); // "_design/<name>"
+  // "_design/<name>"; on failure what went wrong (the server's words where it gave any).
+  using design_ack_signature = void(std::error_code, std::string);
   // Receives streamed rows in order, on the bucket's strand (do not block in it); return false to stop.
   using view_row_handler = std::function<bool(view_row&&)>;
 
@@ -87,119 +76,100 @@ public:
   [[nodiscard]] const std::string& name() const;
   [[nodiscard]] asio::any_io_executor get_executor() const;
   [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(impl_); }
-  // Details of the last failure on this thread's most recent operation are in each result's
-  // error_context for multi operations; for single ones call last_error() after a failure.
-  [[nodiscard]] error_context last_error() const;
+
+  // Runs one request (operations.hpp): routing, deadline, retries, durability follow-up. Every
+  // single-key operation below is this with its request type.
+  template <kv_request Request, class Token = use_future_t>
+  auto execute(Request request, Token&& token = {})
+  {
+    return asio::async_initiate<Token, void(std::error_code, typename Request::result_type)>(
+        [impl = impl_](auto handler, Request r) { detail::start_request(impl, std::move(r), std::move(handler)); },
+        token, std::move(request));
+  }
+
+  // Runs many requests at once; completes once with every key's outcome (its result or its
+  // error, with its context; for a mutation whose durability failed, both). The operation's own
+  // error_code is set only when nothing could be attempted.
+  template <kv_request Request, class Token = use_future_t>
+  auto execute_multi(std::vector<Request> requests, Token&& token = {})
+  {
+    using signature = void(std::error_code, multi_result<typename Request::result_type>);
+    return detail::initiate<signature>(std::forward<Token>(token), get_executor(),
+                                       [impl = impl_](auto done, std::vector<Request> rs) {
+                                         start_multi(impl, std::move(rs), std::move(done));
+                                       },
+                                       std::move(requests));
+  }
 
   template <class Token = use_future_t>
   auto get(std::string key, get_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<get_signature>(std::forward<Token>(token), get_executor(),
-                                           [impl = impl_](auto done, std::string k, get_options o) {
-                                             start_get(impl, std::move(k), o, std::move(done));
-                                           },
-                                           std::move(key), opts);
+    return execute(get_request{std::move(key), opts}, std::forward<Token>(token));
   }
-
   template <class Token = use_future_t>
   auto get_and_touch(std::string key, get_and_touch_options opts, Token&& token = {})
   {
-    return detail::initiate<get_signature>(std::forward<Token>(token), get_executor(),
-                                           [impl = impl_](auto done, std::string k, get_and_touch_options o) {
-                                             start_get_and_touch(impl, std::move(k), o, std::move(done));
-                                           },
-                                           std::move(key), opts);
+    return execute(get_and_touch_request{std::move(key), opts}, std::forward<Token>(token));
   }
-
   template <class Token = use_future_t>
   auto get_and_lock(std::string key, get_and_lock_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<get_signature>(std::forward<Token>(token), get_executor(),
-                                           [impl = impl_](auto done, std::string k, get_and_lock_options o) {
-                                             start_get_and_lock(impl, std::move(k), o, std::move(done));
-                                           },
-                                           std::move(key), opts);
+    return execute(get_and_lock_request{std::move(key), opts}, std::forward<Token>(token));
   }
-
   template <class Token = use_future_t>
   auto get_replica(std::string key, replica_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<get_signature>(std::forward<Token>(token), get_executor(),
-                                           [impl = impl_](auto done, std::string k, replica_options o) {
-                                             start_get_replica(impl, std::move(k), o, std::move(done));
-                                           },
-                                           std::move(key), opts);
+    return execute(get_replica_request{std::move(key), opts}, std::forward<Token>(token));
   }
-
   // `cas` is the lock CAS get_and_lock returned; 0 is refused (invalid_argument, nothing sent).
   template <class Token = use_future_t>
   auto unlock(std::string key, std::uint64_t cas, common_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<mutation_signature>(std::forward<Token>(token), get_executor(),
-                                                [impl = impl_](auto done, std::string k, std::uint64_t c, common_options o) {
-                                                  start_unlock(impl, std::move(k), c, o, std::move(done));
-                                                },
-                                                std::move(key), cas, opts);
+    return execute(unlock_request{std::move(key), cas, opts}, std::forward<Token>(token));
   }
-
   template <class Token = use_future_t>
   auto touch(std::string key, expiry_time expiry, touch_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<mutation_signature>(std::forward<Token>(token), get_executor(),
-                                                [impl = impl_](auto done, std::string k, expiry_time e, touch_options o) {
-                                                  start_touch(impl, std::move(k), e, o, std::move(done));
-                                                },
-                                                std::move(key), expiry, opts);
+    return execute(touch_request{std::move(key), expiry, opts}, std::forward<Token>(token));
   }
-
   template <class Token = use_future_t>
   auto upsert(std::string key, document_value value, mutation_options opts = {}, Token&& token = {})
   {
-    return store(store_kind::upsert, std::move(key), std::move(value), opts, std::forward<Token>(token));
+    return execute(store_request{store_mode::upsert, std::move(key), std::move(value), opts}, std::forward<Token>(token));
   }
   template <class Token = use_future_t>
   auto insert(std::string key, document_value value, mutation_options opts = {}, Token&& token = {})
   {
-    return store(store_kind::insert, std::move(key), std::move(value), opts, std::forward<Token>(token));
+    return execute(store_request{store_mode::insert, std::move(key), std::move(value), opts}, std::forward<Token>(token));
   }
   template <class Token = use_future_t>
   auto replace(std::string key, document_value value, mutation_options opts = {}, Token&& token = {})
   {
-    return store(store_kind::replace, std::move(key), std::move(value), opts, std::forward<Token>(token));
+    return execute(store_request{store_mode::replace, std::move(key), std::move(value), opts}, std::forward<Token>(token));
   }
   // append/prepend take raw bytes (the document's format does not change).
   template <class Token = use_future_t>
   auto append(std::string key, std::string bytes, mutation_options opts = {}, Token&& token = {})
   {
-    return store(store_kind::append, std::move(key), document_value(binary(std::string_view(bytes))), opts,
-                 std::forward<Token>(token));
+    return execute(store_request{store_mode::append, std::move(key), binary(std::move(bytes)), opts},
+                   std::forward<Token>(token));
   }
   template <class Token = use_future_t>
   auto prepend(std::string key, std::string bytes, mutation_options opts = {}, Token&& token = {})
   {
-    return store(store_kind::prepend, std::move(key), document_value(binary(std::string_view(bytes))), opts,
-                 std::forward<Token>(token));
+    return execute(store_request{store_mode::prepend, std::move(key), binary(std::move(bytes)), opts},
+                   std::forward<Token>(token));
   }
-
   template <class Token = use_future_t>
   auto remove(std::string key, remove_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<mutation_signature>(std::forward<Token>(token), get_executor(),
-                                                [impl = impl_](auto done, std::string k, remove_options o) {
-                                                  start_remove(impl, std::move(k), o, std::move(done));
-                                                },
-                                                std::move(key), opts);
+    return execute(remove_request{std::move(key), opts}, std::forward<Token>(token));
   }
-
   // delta > 0 increments, < 0 decrements (floors at 0).
   template <class Token = use_future_t>
   auto counter(std::string key, std::int64_t delta, counter_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<counter_signature>(std::forward<Token>(token), get_executor(),
-                                               [impl = impl_](auto done, std::string k, std::int64_t d, counter_options o) {
-                                                 start_counter(impl, std::move(k), d, o, std::move(done));
-                                               },
-                                               std::move(key), delta, opts);
+    return execute(counter_request{std::move(key), delta, opts}, std::forward<Token>(token));
   }
 
   // _multi forms: every key gets its result or its error; the operation's own error_code is set
@@ -244,111 +214,74 @@ public:
   auto upsert_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {},
                     Token&& token = {})
   {
-    return detail::initiate<multi_mutation_signature>(
-        std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::pair<std::string, document_value>> i, mutation_options o) {
-          start_upsert_multi(impl, std::move(i), o, std::move(done));
-        },
-        std::move(items), opts);
+    return execute_multi(stores(store_mode::upsert, std::move(items), opts), std::forward<Token>(token));
   }
-  template <class Token = use_future_t>
-  auto remove_multi(std::vector<std::string> keys, remove_options opts = {}, Token&& token = {})
-  {
-    return detail::initiate<multi_mutation_signature>(std::forward<Token>(token), get_executor(),
-                                                      [impl = impl_](auto done, std::vector<std::string> k, remove_options o) {
-                                                        start_remove_multi(impl, std::move(k), o, std::move(done));
-                                                      },
-                                                      std::move(keys), opts);
-  }
-
   template <class Token = use_future_t>
   auto insert_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {},
                     Token&& token = {})
   {
-    return store_multi(store_kind::insert, std::move(items), opts, std::forward<Token>(token));
+    return execute_multi(stores(store_mode::insert, std::move(items), opts), std::forward<Token>(token));
   }
   template <class Token = use_future_t>
   auto replace_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {},
                      Token&& token = {})
   {
-    return store_multi(store_kind::replace, std::move(items), opts, std::forward<Token>(token));
+    return execute_multi(stores(store_mode::replace, std::move(items), opts), std::forward<Token>(token));
   }
   // key -> raw bytes, as append().
   template <class Token = use_future_t>
   auto append_multi(std::vector<std::pair<std::string, std::string>> items, mutation_options opts = {},
                     Token&& token = {})
   {
-    return store_multi(store_kind::append, as_binary(std::move(items)), opts, std::forward<Token>(token));
+    return execute_multi(stores(store_mode::append, as_binary(std::move(items)), opts), std::forward<Token>(token));
   }
   template <class Token = use_future_t>
   auto prepend_multi(std::vector<std::pair<std::string, std::string>> items, mutation_options opts = {},
                      Token&& token = {})
   {
-    return store_multi(store_kind::prepend, as_binary(std::move(items)), opts, std::forward<Token>(token));
+    return execute_multi(stores(store_mode::prepend, as_binary(std::move(items)), opts), std::forward<Token>(token));
+  }
+  template <class Token = use_future_t>
+  auto remove_multi(std::vector<std::string> keys, remove_options opts = {}, Token&& token = {})
+  {
+    return execute_multi(each<remove_request>(std::move(keys), opts), std::forward<Token>(token));
   }
   template <class Token = use_future_t>
   auto touch_multi(std::vector<std::string> keys, expiry_time expiry, touch_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<multi_mutation_signature>(
-        std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::string> k, expiry_time e, touch_options o) {
-          start_touch_multi(impl, std::move(k), e, o, std::move(done));
-        },
-        std::move(keys), expiry, opts);
+    return execute_multi(each<touch_request>(std::move(keys), expiry, opts), std::forward<Token>(token));
   }
   // The same delta (and options) for every key.
   template <class Token = use_future_t>
   auto counter_multi(std::vector<std::string> keys, std::int64_t delta, counter_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<multi_counter_signature>(
-        std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::string> k, std::int64_t d, counter_options o) {
-          start_counter_multi(impl, std::move(k), d, o, std::move(done));
-        },
-        std::move(keys), delta, opts);
+    return execute_multi(each<counter_request>(std::move(keys), delta, opts), std::forward<Token>(token));
   }
   template <class Token = use_future_t>
   auto get_and_touch_multi(std::vector<std::string> keys, get_and_touch_options opts, Token&& token = {})
   {
-    return detail::initiate<multi_get_signature>(
-        std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::string> k, get_and_touch_options o) {
-          start_get_and_touch_multi(impl, std::move(k), o, std::move(done));
-        },
-        std::move(keys), opts);
+    return execute_multi(each<get_and_touch_request>(std::move(keys), opts), std::forward<Token>(token));
   }
   // get_and_lock for every key; each result's cas is that key's lock CAS (for unlock_multi).
   template <class Token = use_future_t>
-  auto lock_multi(std::vector<std::string> keys, get_and_lock_options opts = {}, Token&& token = {})
+  auto get_and_lock_multi(std::vector<std::string> keys, get_and_lock_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<multi_get_signature>(
-        std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::string> k, get_and_lock_options o) {
-          start_lock_multi(impl, std::move(k), o, std::move(done));
-        },
-        std::move(keys), opts);
+    return execute_multi(each<get_and_lock_request>(std::move(keys), opts), std::forward<Token>(token));
   }
   // key -> lock CAS (0: that key fails with invalid_argument, as unlock()).
   template <class Token = use_future_t>
   auto unlock_multi(std::vector<std::pair<std::string, std::uint64_t>> keys_and_cas, common_options opts = {},
                     Token&& token = {})
   {
-    return detail::initiate<multi_mutation_signature>(
-        std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::pair<std::string, std::uint64_t>> k, common_options o) {
-          start_unlock_multi(impl, std::move(k), o, std::move(done));
-        },
-        std::move(keys_and_cas), opts);
+    std::vector<unlock_request> rs;
+    rs.reserve(keys_and_cas.size());
+    for (auto& [k, cas] : keys_and_cas) rs.push_back(unlock_request{std::move(k), cas, opts});
+    return execute_multi(std::move(rs), std::forward<Token>(token));
   }
   template <class Token = use_future_t>
   auto get_replica_multi(std::vector<std::string> keys, replica_options opts = {}, Token&& token = {})
   {
-    return detail::initiate<multi_get_signature>(
-        std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::string> k, replica_options o) {
-          start_get_replica_multi(impl, std::move(k), o, std::move(done));
-        },
-        std::move(keys), opts);
+    return execute_multi(each<get_replica_request>(std::move(keys), opts), std::forward<Token>(token));
   }
 
   // OBSERVE (the Python SDK 2.x `observe`): asks the vBucket's master and every replica at once
@@ -421,8 +354,8 @@ public:
 
   // Views (HTTP to a node running the views service; round robin, another node when one is down).
   // Errors: view_errc (design_document_not_found, view_not_found, query_rejected, server_error,
-  // malformed/truncated_response) or client_errc (timeout, connection_failed, ...); last_error()
-  // has the server's words. Partial failures (on_error=continue) are in meta.errors.
+  // malformed/truncated_response) or client_errc (timeout, connection_failed, ...); the result's
+  // meta.error_detail has the server's words. Partial failures (on_error=continue) are in meta.errors.
   template <class Token = use_future_t>
   auto query(view_query q, view_options opts = {}, Token&& token = {})
   {
@@ -498,72 +431,41 @@ public:
   void close();
 
 private:
-  enum class store_kind { upsert, insert, replace, append, prepend };
-
-  template <class Token>
-  auto store(store_kind kind, std::string key, document_value value, mutation_options opts, Token&& token)
+  // One request per key, each with the same arguments after the key.
+  template <class Request, class... Args>
+  static std::vector<Request> each(std::vector<std::string> keys, const Args&... args)
   {
-    return detail::initiate<mutation_signature>(
-        std::forward<Token>(token), get_executor(),
-        [impl = impl_, kind](auto done, std::string k, document_value v, mutation_options o) {
-          start_store(impl, kind, std::move(k), std::move(v), o, std::move(done));
-        },
-        std::move(key), std::move(value), opts);
+    std::vector<Request> rs;
+    rs.reserve(keys.size());
+    for (auto& k : keys) rs.push_back(Request{std::move(k), args...});
+    return rs;
   }
-
-  template <class Token>
-  auto store_multi(store_kind kind, std::vector<std::pair<std::string, document_value>> items, mutation_options opts,
-                   Token&& token)
+  static std::vector<store_request> stores(store_mode mode, std::vector<std::pair<std::string, document_value>> items,
+                                           const mutation_options& opts)
   {
-    return detail::initiate<multi_mutation_signature>(
-        std::forward<Token>(token), get_executor(),
-        [impl = impl_, kind](auto done, std::vector<std::pair<std::string, document_value>> i, mutation_options o) {
-          start_store_multi(impl, kind, std::move(i), o, std::move(done));
-        },
-        std::move(items), opts);
+    std::vector<store_request> rs;
+    rs.reserve(items.size());
+    for (auto& [k, v] : items) rs.push_back(store_request{mode, std::move(k), std::move(v), opts});
+    return rs;
   }
   static std::vector<std::pair<std::string, document_value>> as_binary(std::vector<std::pair<std::string, std::string>> items)
   {
     std::vector<std::pair<std::string, document_value>> out;
     out.reserve(items.size());
-    for (auto& [k, bytes] : items) out.emplace_back(std::move(k), document_value(binary(std::string_view(bytes))));
+    for (auto& [k, bytes] : items) out.emplace_back(std::move(k), document_value(binary(std::move(bytes))));
     return out;
   }
 
   using impl_ptr = std::shared_ptr<detail::bucket_impl>;
-  static void start_get(impl_ptr, std::string, get_options, detail::completion<get_signature>);
-  static void start_get_and_touch(impl_ptr, std::string, get_and_touch_options, detail::completion<get_signature>);
-  static void start_get_and_lock(impl_ptr, std::string, get_and_lock_options, detail::completion<get_signature>);
-  static void start_get_replica(impl_ptr, std::string, replica_options, detail::completion<get_signature>);
-  static void start_unlock(impl_ptr, std::string, std::uint64_t, common_options, detail::completion<mutation_signature>);
-  static void start_touch(impl_ptr, std::string, expiry_time, touch_options, detail::completion<mutation_signature>);
-  static void start_store(impl_ptr, store_kind, std::string, document_value, mutation_options,
-                          detail::completion<mutation_signature>);
-  static void start_remove(impl_ptr, std::string, remove_options, detail::completion<mutation_signature>);
-  static void start_counter(impl_ptr, std::string, std::int64_t, counter_options, detail::completion<counter_signature>);
+  // The generic fan-out (defined for every request type in src/async_bucket.cpp).
+  template <class Request>
+  static void start_multi(impl_ptr, std::vector<Request>,
+                          detail::completion<void(std::error_code, multi_result<typename Request::result_type>)>);
   static void start_get_multi(impl_ptr, std::vector<std::string>, get_options, detail::completion<multi_get_signature>);
   static void start_get_multi_each(impl_ptr, std::vector<std::string>, get_each_callback, get_options,
                                    detail::completion<multi_each_signature>);
   static void start_get_multi_each(impl_ptr, borrowed_keys, get_each_callback, get_options,
                                    detail::completion<multi_each_signature>);
-  static void start_upsert_multi(impl_ptr, std::vector<std::pair<std::string, document_value>>, mutation_options,
-                                 detail::completion<multi_mutation_signature>);
-  static void start_remove_multi(impl_ptr, std::vector<std::string>, remove_options,
-                                 detail::completion<multi_mutation_signature>);
-  static void start_store_multi(impl_ptr, store_kind, std::vector<std::pair<std::string, document_value>>,
-                                mutation_options, detail::completion<multi_mutation_signature>);
-  static void start_touch_multi(impl_ptr, std::vector<std::string>, expiry_time, touch_options,
-                                detail::completion<multi_mutation_signature>);
-  static void start_counter_multi(impl_ptr, std::vector<std::string>, std::int64_t, counter_options,
-                                  detail::completion<multi_counter_signature>);
-  static void start_get_and_touch_multi(impl_ptr, std::vector<std::string>, get_and_touch_options,
-                                        detail::completion<multi_get_signature>);
-  static void start_lock_multi(impl_ptr, std::vector<std::string>, get_and_lock_options,
-                               detail::completion<multi_get_signature>);
-  static void start_unlock_multi(impl_ptr, std::vector<std::pair<std::string, std::uint64_t>>, common_options,
-                                 detail::completion<multi_mutation_signature>);
-  static void start_get_replica_multi(impl_ptr, std::vector<std::string>, replica_options,
-                                      detail::completion<multi_get_signature>);
   static void start_observe(impl_ptr, std::string, common_options, detail::completion<observe_signature>);
   static void start_observe_multi(impl_ptr, std::vector<std::string>, common_options,
                                   detail::completion<multi_observe_signature>);

@@ -49,8 +49,12 @@ public:
   template <class Token = use_future_t>
   auto open_bucket(std::string bucket = {}, Token&& token = {})
   {
+    // The initiation holds the cluster's state, not `this`: with asio::deferred it may run after
+    // the cluster object was moved (or destroyed).
     return detail::initiate<open_signature>(std::forward<Token>(token), get_executor(),
-                                            [this](auto done, std::string b) { start_open(std::move(b), std::move(done)); },
+                                            [impl = impl_](auto done, std::string b) {
+                                              start_open(impl, std::move(b), std::move(done));
+                                            },
                                             std::move(bucket));
   }
 
@@ -59,8 +63,8 @@ public:
   [[nodiscard]] std::string last_error_detail() const;
 
 private:
-  void start_open(std::string bucket, detail::completion<open_signature> done);
   struct impl;
+  static void start_open(const std::shared_ptr<impl>& self, std::string bucket, detail::completion<open_signature> done);
   // Shared so that an open_bucket still in flight can record its error after the cluster object
   // is gone (it holds a weak reference; the error then goes nowhere).
   std::shared_ptr<impl> impl_;

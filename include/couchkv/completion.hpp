@@ -13,6 +13,7 @@
 
 #include <future>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 namespace couchkv {
@@ -107,16 +108,26 @@ struct boost::asio::async_result<couchkv::use_future_t, void(std::error_code, Re
           }
           if constexpr (requires { r.durability; r.cas; r.token; }) {
             if (r.durability) {
-              promise->set_exception(std::make_exception_ptr(
-                  couchkv::durability_error(ec, std::move(r.key), r.cas, r.token, std::move(*r.durability))));
+              promise->set_exception(std::make_exception_ptr(couchkv::durability_error(
+                  ec, std::move(r.key), r.cas, r.token, std::move(*r.durability), std::move(r.context))));
               return;
             }
           } else if constexpr (requires { r.durability.met; r.cas; }) {
-            promise->set_exception(std::make_exception_ptr(
-                couchkv::durability_error(ec, std::move(r.key), r.cas, std::nullopt, std::move(r.durability))));
+            promise->set_exception(std::make_exception_ptr(couchkv::durability_error(
+                ec, std::move(r.key), r.cas, std::nullopt, std::move(r.durability), std::move(r.context))));
             return;
           }
-          promise->set_exception(std::make_exception_ptr(std::system_error(ec)));
+          if constexpr (requires { r.context.server_message; }) {
+            promise->set_exception(std::make_exception_ptr(couchkv::operation_error(ec, std::move(r.context))));
+          } else if constexpr (requires { r.meta.error_detail; }) { // view_result
+            promise->set_exception(std::make_exception_ptr(std::system_error(ec, r.meta.error_detail)));
+          } else if constexpr (requires { r.error_detail; }) { // view_meta, design_document
+            promise->set_exception(std::make_exception_ptr(std::system_error(ec, r.error_detail)));
+          } else if constexpr (std::is_same_v<Result, std::string>) { // a design document's ack: the detail
+            promise->set_exception(std::make_exception_ptr(std::system_error(ec, r)));
+          } else {
+            promise->set_exception(std::make_exception_ptr(std::system_error(ec)));
+          }
         },
         std::forward<InitArgs>(args)...);
     return future;

@@ -64,11 +64,19 @@ private:
   bool absolute_{false};
 };
 
-// Client-side durability (observe polling), as persist_to / replicate_to in the Python SDK 2.x.
-// -1 means "as many as the bucket has" (the Python SDK's negative values).
-struct observe_durability {
+// Durability of a mutation (upsert and the other stores, remove, counter): one block, one name.
+//  - persist_to / replicate_to: client-side, as in the Python SDK 2.x. After the mutation succeeds,
+//    its master and replicas are polled (OBSERVE_SEQNO with the mutation token, else OBSERVE) until
+//    the mutation is persisted on persist_to nodes (master included) and held by replicate_to
+//    replicas, or `timeout` passes. -1 means "as many as the bucket has".
+//  - level: synchronous durability (Couchbase Server 6.5+), enforced by the server itself.
+// The two are alternatives (as in every SDK): asking for both is invalid_argument, nothing sent.
+struct durability_options {
   int persist_to{0};
   int replicate_to{0};
+  std::optional<protocol::durability_level> level{};
+  std::chrono::milliseconds timeout{5000}; // the polling of persist_to / replicate_to
+  [[nodiscard]] bool polled() const noexcept { return persist_to != 0 || replicate_to != 0; }
 };
 
 // Timeouts (the `timeout` fields): unset or 0 = the cluster's kv_timeout. A negative timeout fails
@@ -96,31 +104,22 @@ struct mutation_options {
   std::uint64_t cas{0};         // replace/remove/append/prepend: fail on CAS mismatch when set
   expiry_time expiry{};
   std::optional<std::uint32_t> flags{}; // override the transcoder's flags (rarely right)
-  int persist_to{0};
-  int replicate_to{0};
-  std::optional<protocol::durability_level> durability_level{}; // synchronous durability
+  durability_options durability{};
   std::optional<std::chrono::milliseconds> timeout{};
-  std::chrono::milliseconds durability_timeout{5000}; // persist_to / replicate_to polling
 };
 
 struct remove_options {
   std::uint64_t cas{0};
-  int persist_to{0};
-  int replicate_to{0};
-  std::optional<protocol::durability_level> durability_level{};
+  durability_options durability{};
   std::optional<std::chrono::milliseconds> timeout{};
-  std::chrono::milliseconds durability_timeout{5000};
 };
 
 struct counter_options {
   // Created with this value when missing; without it a missing counter is document_not_found.
   std::optional<std::uint64_t> initial{};
   expiry_time expiry{};
-  int persist_to{0};
-  int replicate_to{0};
-  std::optional<protocol::durability_level> durability_level{};
+  durability_options durability{};
   std::optional<std::chrono::milliseconds> timeout{};
-  std::chrono::milliseconds durability_timeout{5000};
 };
 
 struct touch_options {

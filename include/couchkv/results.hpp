@@ -4,6 +4,7 @@
 #include <couchkv/retry_reason.hpp>
 #include <couchkv/transcoder.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -24,15 +25,34 @@ struct mutation_token {
   friend bool operator==(const mutation_token&, const mutation_token&) = default;
 };
 
-// What a failed operation knows beyond its error_code (Boost.MySQL's "diagnostics"): the server's
-// status and text, and why it was retried, so a timeout says what it was waiting for.
+// What a failed operation knows beyond its error_code, carried by that operation alone: in its
+// result (`result.context`, for a callback or coroutine caller), in the exception a future throws
+// (operation_error::context()), in each key's outcome of a _multi operation. Empty on success.
 struct error_context {
-  std::uint16_t status{0};   // wire status of the last response, 0 if none
-  std::string server_message; // XERROR context / error-map description, if any
+  std::string key;                     // the document's key (empty for node-wide operations)
+  std::string_view operation{};        // the opcode's name ("GET", "SET", ...); static storage
+  std::uint16_t status{0};             // wire status of the last response, 0 if none
+  std::string server_message;          // the server's own words: XERROR context, or the error map's text
   retry_reason last_retry_reason{retry_reason::none};
   std::uint32_t retries{0};
-  std::string endpoint;       // "host:port" of the last node tried
-  std::uint16_t vbucket{0};   // where the key was routed (Couchbase buckets)
+  std::string endpoint;                // "host:port" of the last node tried
+  std::uint16_t vbucket{0};            // where the key was routed (Couchbase buckets)
+  std::chrono::milliseconds elapsed{0}; // from the call to the failure
+};
+
+// The error and its context in one line: "document not found (GET "k" at 127.0.0.1:11210, ...)".
+[[nodiscard]] std::string describe(std::error_code ec, const error_context& ctx);
+
+// Thrown by future::get() for a failed operation: its error_code and its own context.
+class operation_error : public std::system_error {
+public:
+  operation_error(std::error_code ec, error_context ctx) : std::system_error(ec, describe(ec, ctx)), context_(std::move(ctx))
+  {
+  }
+  [[nodiscard]] const error_context& context() const noexcept { return context_; }
+
+private:
+  error_context context_;
 };
 
 struct get_result {
@@ -42,6 +62,7 @@ struct get_result {
   std::uint64_t cas{0};
   std::uint8_t datatype{0};
   bool is_replica{false};
+  error_context context{}; // on failure: what went wrong (see error_context)
 
   [[nodiscard]] couchkv::format format() const noexcept { return format_of(flags); }
 };
@@ -78,29 +99,29 @@ struct mutation_result {
   std::uint64_t cas{0};
   std::optional<mutation_token> token{};
   std::optional<durability_outcome> durability{};
+  error_context context{}; // on failure: what went wrong (see error_context)
 };
 
-struct counter_result {
-  std::string key;
+// A counter's mutation, and the counter's value after it.
+struct counter_result : mutation_result {
   std::uint64_t value{0};
-  std::uint64_t cas{0};
-  std::optional<mutation_token> token{};
-  std::optional<durability_outcome> durability{};
 };
 
 struct endure_result {
   std::string key;
   std::uint64_t cas{0};
   durability_outcome durability{};
+  error_context context{};
 };
 
 // Thrown by future::get() when a mutation succeeded but its durability requirement failed: it
 // carries the mutation's CAS and token as well as the error, so nothing is lost.
-class durability_error : public std::system_error {
+class durability_error : public operation_error {
 public:
   durability_error(std::error_code ec, std::string key, std::uint64_t cas, std::optional<mutation_token> token,
-                   durability_outcome outcome)
-      : std::system_error(ec, outcome.detail), key_(std::move(key)), cas_(cas), token_(token), outcome_(std::move(outcome))
+                   durability_outcome outcome, error_context ctx = {})
+      : operation_error(ec, with_detail(std::move(ctx), outcome.detail)), key_(std::move(key)), cas_(cas), token_(token),
+        outcome_(std::move(outcome))
   {
   }
   [[nodiscard]] const std::string& key() const noexcept { return key_; }
@@ -109,6 +130,11 @@ public:
   [[nodiscard]] const durability_outcome& outcome() const noexcept { return outcome_; }
 
 private:
+  static error_context with_detail(error_context ctx, const std::string& detail)
+  {
+    if (ctx.server_message.empty()) ctx.server_message = detail;
+    return ctx;
+  }
   std::string key_;
   std::uint64_t cas_;
   std::optional<mutation_token> token_;
@@ -127,6 +153,7 @@ struct observe_node_result {
 struct observe_result {
   std::string key;
   std::vector<observe_node_result> nodes;
+  error_context context{};
 };
 
 // Stats: endpoint -> (name -> value).

@@ -1,5 +1,7 @@
 // The facade end to end: against the mock cluster (Couchbase semantics, routing, retries, failover)
 // and against real memcached processes (memcached-bucket mode).
+#include "../support/failure.hpp"
+
 #include <couchkv/cluster.hpp>
 #include <couchkv/errors.hpp>
 #include <couchkv/topology/config.hpp>
@@ -28,6 +30,7 @@
 using namespace couchkv;
 using couchkv::test::io_thread;
 using couchkv::test::error_of;
+using couchkv::test::failure_of;
 using namespace std::chrono_literals;
 
 namespace {
@@ -106,7 +109,7 @@ TEST(async_bucket, every_operation_against_the_mock)
   b.remove("replicated").get();
   EXPECT_EQ(error_of([&] { b.remove("replicated").get(); }), errc::document_not_found);
   // Observe-based durability is part of every mutation (test_durability covers it in depth).
-  auto durable = b.upsert("k", "{}", {.persist_to = 1}).get();
+  auto durable = b.upsert("k", "{}", {.durability = {.persist_to = 1}}).get();
   ASSERT_TRUE(durable.durability);
   EXPECT_TRUE(durable.durability->met) << durable.durability->detail;
 }
@@ -193,7 +196,7 @@ TEST(async_bucket, huge_timeouts_saturate_and_negative_ones_are_refused)
   EXPECT_EQ(b.get_multi_each({"to::a"}, [&](std::error_code ec, const get_view&) { each += ec ? 0 : 1; },
                              {.timeout = forever}).get(), 1u);
   EXPECT_EQ(each.load(), 1);
-  EXPECT_NO_THROW(b.upsert("to::durable", "{}", {.persist_to = 1, .timeout = forever, .durability_timeout = forever}).get());
+  EXPECT_NO_THROW(b.upsert("to::durable", "{}", {.durability = {.persist_to = 1, .timeout = forever}, .timeout = forever}).get());
   auto lock = b.get_and_lock("to::a", {.lock_time = 5s, .timeout = forever}).get();
   EXPECT_NO_THROW(b.unlock("to::a", lock.cas, {.timeout = forever}).get());
 
@@ -214,7 +217,7 @@ TEST(async_bucket, huge_timeouts_saturate_and_negative_ones_are_refused)
   EXPECT_EQ(error_of([&] { b.remove("to::a", {.timeout = negative}).get(); }), errc::invalid_argument);
   EXPECT_EQ(error_of([&] { b.counter("to::c", 1, {.initial = 1, .timeout = negative}).get(); }), errc::invalid_argument);
   EXPECT_EQ(error_of([&] { b.touch("to::a", 10s, {.timeout = negative}).get(); }), errc::invalid_argument);
-  EXPECT_EQ(error_of([&] { b.upsert("to::b", "{}", {.persist_to = 1, .durability_timeout = negative}).get(); }),
+  EXPECT_EQ(error_of([&] { b.upsert("to::b", "{}", {.durability = {.persist_to = 1, .timeout = negative}}).get(); }),
             errc::invalid_argument);
   EXPECT_EQ(error_of([&] { b.endure("to::a", 0, {.persist_to = 1, .timeout = negative}).get(); }), errc::invalid_argument);
   auto neg_multi = b.get_multi({"to::a", "to::missing"}, {.timeout = negative}).get();
@@ -233,7 +236,7 @@ TEST(async_bucket, huge_timeouts_saturate_and_negative_ones_are_refused)
   EXPECT_EQ(error_of([&] { b.get_and_lock("to::a", {.lock_time = -1s}).get(); }), errc::invalid_argument);
   EXPECT_EQ(error_of([&] { b.get_and_lock("to::a", {.lock_time = std::chrono::seconds(1LL << 32)}).get(); }),
             errc::invalid_argument);
-  EXPECT_EQ(b.lock_multi({"to::a"}, {.lock_time = -1s}).get().at("to::a").ec, errc::invalid_argument);
+  EXPECT_EQ(b.get_and_lock_multi({"to::a"}, {.lock_time = -1s}).get().at("to::a").ec, errc::invalid_argument);
   EXPECT_NO_THROW(b.upsert("to::a", "{}").get()); // not locked
 }
 
@@ -285,9 +288,13 @@ TEST(async_bucket, temporary_failures_are_retried_and_timeouts_say_why)
   f.mock.fail_next(3, static_cast<std::uint16_t>(protocol::status::etmpfail));
   EXPECT_EQ(f.bucket.get("tmp").get().value, "{}");
   f.mock.fail_next(1000000, static_cast<std::uint16_t>(protocol::status::etmpfail));
-  auto ec = error_of([&] { f.bucket.get("tmp", {.timeout = 200ms}).get(); });
+  auto [ec, ctx] = failure_of([&] { f.bucket.get("tmp", {.timeout = 200ms}).get(); });
   EXPECT_EQ(ec, errc::timeout);
-  EXPECT_EQ(f.bucket.last_error().last_retry_reason, retry_reason::temporary_failure);
+  EXPECT_EQ(ctx.last_retry_reason, retry_reason::temporary_failure);
+  EXPECT_EQ(ctx.key, "tmp");
+  EXPECT_EQ(ctx.operation, "GET");
+  EXPECT_GT(ctx.elapsed, 50ms) << "it retried for most of its 200 ms";
+  EXPECT_LT(ctx.elapsed, 1000ms);
   f.mock.fail_next(0, 0);
   f.mock.drop_next(1);
   ec = error_of([&] { f.bucket.upsert("tmp", "{}", {.timeout = 200ms}).get(); });
@@ -319,9 +326,8 @@ TEST(async_bucket, an_operation_for_a_stopped_node_waits_for_it_instead_of_polli
   auto key = keys_on_node(f.mock, 1, 1).at(0);
   f.bucket.upsert(key, "{}").get();
   f.mock.stop_node(1);
-  auto ec = error_of([&] { f.bucket.get(key, {.timeout = 1500ms}).get(); });
+  auto [ec, e] = failure_of([&] { f.bucket.get(key, {.timeout = 1500ms}).get(); });
   EXPECT_EQ(ec, errc::timeout);
-  auto e = f.bucket.last_error();
   EXPECT_EQ(e.last_retry_reason, retry_reason::node_not_available);
   // Connection lost once, parked, maybe woken by the stopped node's config, then the deadline.
   EXPECT_GE(e.retries, 1u);
@@ -359,7 +365,7 @@ TEST(async_bucket, operations_waiting_for_a_stopped_node_go_when_it_restarts)
 TEST(async_bucket, operations_waiting_for_a_stopped_node_follow_a_failover)
 {
   mock_fixture f;
-  waiting_gets_succeed_after(f, {.replicate_to = 1}, [&] { f.mock.failover(1); });
+  waiting_gets_succeed_after(f, {.durability = {.replicate_to = 1}}, [&] { f.mock.failover(1); });
 }
 
 // ... and closing the bucket ends the wait at once.
@@ -444,26 +450,40 @@ TEST(async_bucket, single_threaded_failover_during_a_stream_completes_every_oper
   failover_during_a_stream(f);
 }
 
-// last_error() is documented for any thread, while the bucket's strand records each failure.
-TEST(async_bucket, last_error_can_be_read_while_operations_fail)
+// Each failure carries its own context: two threads whose operations fail differently at the same
+// time each see their own key, operation and status (a per-bucket "last error" would hand one
+// thread the other's).
+TEST(async_bucket, concurrent_failures_from_two_threads_each_carry_their_own_context)
 {
   mock_fixture f;
-  constexpr int n = 2000;
-  std::atomic<int> completions{0};
-  std::promise<void> all;
-  for (int i = 0; i < n; ++i) {
-    f.bucket.get("missing::" + std::to_string(i), {}, [&](std::error_code, get_result) {
-      if (++completions == n) all.set_value();
-    });
-  }
-  auto done = all.get_future();
-  while (done.wait_for(0s) != std::future_status::ready) {
-    auto e = f.bucket.last_error();
-    if (e.status != 0) {
-      ASSERT_EQ(e.status, static_cast<std::uint16_t>(protocol::status::key_enoent)) << e.endpoint;
+  f.bucket.upsert("exists", "{}").get();
+  constexpr int n = 500;
+  std::atomic<int> wrong{0};
+  auto missing = std::async(std::launch::async, [&] {
+    for (int i = 0; i < n; ++i) {
+      const auto key = "missing::" + std::to_string(i);
+      auto [ec, ctx] = failure_of([&] { f.bucket.get(key).get(); });
+      if (ec != errc::document_not_found || ctx.key != key || ctx.operation != "GET" ||
+          ctx.status != static_cast<std::uint16_t>(protocol::status::key_enoent) || ctx.endpoint.empty()) {
+        ++wrong;
+      }
     }
-  }
-  EXPECT_EQ(f.bucket.last_error().status, static_cast<std::uint16_t>(protocol::status::key_enoent));
+  });
+  auto existing = std::async(std::launch::async, [&] {
+    for (int i = 0; i < n; ++i) {
+      // Callbacks too: the context is in the result.
+      std::promise<std::pair<std::error_code, mutation_result>> p;
+      f.bucket.insert("exists", "{}", {}, [&](std::error_code ec, mutation_result r) { p.set_value({ec, std::move(r)}); });
+      auto [ec, r] = p.get_future().get();
+      if (ec != errc::document_exists || r.context.key != "exists" || r.context.operation != "ADD" ||
+          r.context.status != static_cast<std::uint16_t>(protocol::status::key_eexists)) {
+        ++wrong;
+      }
+    }
+  });
+  missing.get();
+  existing.get();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(async_bucket, a_cluster_may_go_away_while_open_bucket_fails)
@@ -611,7 +631,8 @@ TEST(async_bucket, get_multi_over_three_nodes_with_missing_and_duplicate_keys)
   const auto requests = f.mock.stats().requests - before;
   EXPECT_GE(requests, 3300u);
   EXPECT_LT(requests, 3300u + 100u);
-  EXPECT_EQ(f.bucket.last_error().status, static_cast<std::uint16_t>(protocol::status::key_enoent));
+  EXPECT_EQ(got.at("absent::0").context.status, static_cast<std::uint16_t>(protocol::status::key_enoent));
+  EXPECT_EQ(got.at("absent::0").context.key, "absent::0");
   // Nothing to read, and only duplicates of one key.
   EXPECT_TRUE(f.bucket.get_multi({}).get().empty());
   auto dup = f.bucket.get_multi({present[0], present[0], present[0]}, slow_ok).get();
@@ -769,8 +790,10 @@ TEST(async_bucket, get_multi_retries_not_my_vbucket_and_temporary_failures_per_k
   auto t0 = std::chrono::steady_clock::now();
   got = f.bucket.get_multi(keys, {.timeout = 200ms}).get();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
-  for (const auto& k : keys) EXPECT_EQ(got.at(k).ec, errc::timeout) << k;
-  EXPECT_EQ(f.bucket.last_error().last_retry_reason, retry_reason::temporary_failure);
+  for (const auto& k : keys) {
+    EXPECT_EQ(got.at(k).ec, errc::timeout) << k;
+    EXPECT_EQ(got.at(k).context.last_retry_reason, retry_reason::temporary_failure) << k;
+  }
   f.mock.fail_next(0, 0);
 }
 
@@ -778,7 +801,7 @@ TEST(async_bucket, get_multi_follows_vbuckets_that_moved)
 {
   mock_fixture f;
   auto keys = spread_keys(f.mock, 500);
-  store_all(f.bucket, keys, {.replicate_to = 1, .timeout = 20s}); // the replicas hold them for the failover
+  store_all(f.bucket, keys, {.durability = {.replicate_to = 1}, .timeout = 20s}); // the replicas hold them for the failover
   // The client still has the old map when the batch leaves: the old owners answer
   // NOT_MY_VBUCKET (with the new map), and those keys go again to the new ones.
   auto nmvb = f.mock.stats().not_my_vbucket;

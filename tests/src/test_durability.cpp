@@ -65,7 +65,7 @@ TEST(durability, persist_and_replicate_by_seqno_waits_for_the_mock)
 {
   fixture f(options(3, 2, 40ms, 80ms));
   auto t0 = std::chrono::steady_clock::now();
-  auto m = f.bucket.upsert("d::1", R"({"v":1})", {.persist_to = 2, .replicate_to = 2}).get();
+  auto m = f.bucket.upsert("d::1", R"({"v":1})", {.durability = {.persist_to = 2, .replicate_to = 2}}).get();
   auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_TRUE(m.durability);
   EXPECT_TRUE(m.durability->met) << m.durability->detail;
@@ -78,18 +78,18 @@ TEST(durability, persist_and_replicate_by_seqno_waits_for_the_mock)
   EXPECT_GE(took, 80ms);
 
   // Negative counts: everything the map has (3 persisted, 2 replicated).
-  auto all = f.bucket.upsert("d::2", R"({"v":2})", {.persist_to = -1, .replicate_to = -1}).get();
+  auto all = f.bucket.upsert("d::2", R"({"v":2})", {.durability = {.persist_to = -1, .replicate_to = -1}}).get();
   ASSERT_TRUE(all.durability);
   EXPECT_EQ(all.durability->persist_to, 3);
   EXPECT_EQ(all.durability->replicate_to, 2);
   EXPECT_TRUE(all.durability->met) << all.durability->detail;
 
   // Counter and remove carry durability too; removal by seqno.
-  auto c = f.bucket.counter("d::n", 5, {.initial = 10, .persist_to = 1, .replicate_to = 1}).get();
+  auto c = f.bucket.counter("d::n", 5, {.initial = 10, .durability = {.persist_to = 1, .replicate_to = 1}}).get();
   EXPECT_EQ(c.value, 10u);
   ASSERT_TRUE(c.durability);
   EXPECT_TRUE(c.durability->met);
-  auto r = f.bucket.remove("d::1", {.persist_to = 2, .replicate_to = 1}).get();
+  auto r = f.bucket.remove("d::1", {.durability = {.persist_to = 2, .replicate_to = 1}}).get();
   ASSERT_TRUE(r.durability);
   EXPECT_TRUE(r.durability->met) << r.durability->detail;
 }
@@ -98,7 +98,7 @@ TEST(durability, timeout_keeps_the_mutation_and_says_what_was_met)
 {
   fixture f(options(2, 1, 5000ms, 5000ms));
   auto e = durability_failure(
-      [&] { f.bucket.upsert("slow", R"({"x":1})", {.persist_to = 1, .replicate_to = 1, .durability_timeout = 300ms}).get(); });
+      [&] { f.bucket.upsert("slow", R"({"x":1})", {.durability = {.persist_to = 1, .replicate_to = 1, .timeout = 300ms}}).get(); });
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code(), couchkv::client_errc::durability_timeout);
   EXPECT_EQ(e->code(), errc::durability_ambiguous);
@@ -117,8 +117,8 @@ TEST(durability, impossible_requests_fail_fast_and_write_nothing)
 {
   fixture f(options(3, 1, 0ms, 0ms));
   auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(error_of([&] { f.bucket.upsert("imp", "{}", {.replicate_to = 2}).get(); }), couchkv::client_errc::durability_impossible);
-  EXPECT_EQ(error_of([&] { f.bucket.upsert("imp", "{}", {.persist_to = 3}).get(); }), errc::durability_impossible);
+  EXPECT_EQ(error_of([&] { f.bucket.upsert("imp", "{}", {.durability = {.replicate_to = 2}}).get(); }), couchkv::client_errc::durability_impossible);
+  EXPECT_EQ(error_of([&] { f.bucket.upsert("imp", "{}", {.durability = {.persist_to = 3}}).get(); }), errc::durability_impossible);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
   EXPECT_EQ(error_of([&] { f.bucket.get("imp").get(); }), errc::document_not_found);
   // endure with nothing asked is an invalid argument, not a silent success.
@@ -132,7 +132,7 @@ TEST(durability, too_few_replicas_in_the_current_map_is_impossible)
   f.mock.failover(1); // one node left: every vBucket lost its replica
   // Wait for the client to see the new map.
   for (int i = 0; i < 100; ++i) {
-    auto ec = error_of([&] { f.bucket.upsert("few", "{}", {.replicate_to = 1}).get(); });
+    auto ec = error_of([&] { f.bucket.upsert("few", "{}", {.durability = {.replicate_to = 1}}).get(); });
     if (ec == couchkv::client_errc::durability_impossible) return;
     std::this_thread::sleep_for(20ms);
   }
@@ -142,7 +142,7 @@ TEST(durability, too_few_replicas_in_the_current_map_is_impossible)
 TEST(durability, cas_mode_observe_when_tokens_are_off)
 {
   fixture f(options(3, 1, 20ms, 40ms), "&enable_mutation_tokens=false");
-  auto m = f.bucket.upsert("cas::1", R"({"a":1})", {.persist_to = 2, .replicate_to = 1}).get();
+  auto m = f.bucket.upsert("cas::1", R"({"a":1})", {.durability = {.persist_to = 2, .replicate_to = 1}}).get();
   EXPECT_FALSE(m.token);
   ASSERT_TRUE(m.durability);
   EXPECT_TRUE(m.durability->met) << m.durability->detail;
@@ -156,7 +156,7 @@ TEST(durability, cas_mode_observe_when_tokens_are_off)
   EXPECT_NE(newer.cas, m.cas);
 
   // Removal: check_removed waits until the master and replica no longer hold it.
-  auto r = f.bucket.remove("cas::1", {.persist_to = 1, .replicate_to = 1}).get();
+  auto r = f.bucket.remove("cas::1", {.durability = {.persist_to = 1, .replicate_to = 1}}).get();
   ASSERT_TRUE(r.durability);
   EXPECT_TRUE(r.durability->met) << r.durability->detail;
   auto e2 = f.bucket.endure("cas::1", 0, {.persist_to = 2, .replicate_to = 1, .check_removed = true}).get();
@@ -170,7 +170,7 @@ TEST(durability, failover_before_replication_loses_the_mutation)
   // Replication takes 2 s: the master fails over first, its replica (promoted) never had it.
   fixture f(options(3, 2, 2000ms, 2000ms));
   const std::string key = "lost::1";
-  auto fut = f.bucket.upsert(key, R"({"l":1})", {.replicate_to = 1, .durability_timeout = 4s});
+  auto fut = f.bucket.upsert(key, R"({"l":1})", {.durability = {.replicate_to = 1, .timeout = 4s}});
   std::this_thread::sleep_for(150ms);
   f.mock.failover(static_cast<std::uint32_t>(f.active_node(key)));
   auto e = durability_failure([&] { fut.get(); });
@@ -218,27 +218,27 @@ TEST(durability, memcached_buckets_refuse_observe_durability)
   o.nodes = 2;
   o.buckets[0].type = mock::bucket_type::memcached;
   fixture f(o);
-  EXPECT_EQ(error_of([&] { f.bucket.upsert("m", "{}", {.persist_to = 1}).get(); }), errc::unsupported_operation);
+  EXPECT_EQ(error_of([&] { f.bucket.upsert("m", "{}", {.durability = {.persist_to = 1}}).get(); }), errc::unsupported_operation);
 }
 
 TEST(sync_durability, majority_waits_for_replication_and_impossible_is_refused)
 {
   fixture f(options(3, 1, 120ms, 240ms));
   auto t0 = std::chrono::steady_clock::now();
-  auto m = f.bucket.upsert("sync::1", R"({"s":1})", {.durability_level = protocol::durability_level::majority}).get();
+  auto m = f.bucket.upsert("sync::1", R"({"s":1})", {.durability = {.level = protocol::durability_level::majority}}).get();
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 110ms); // held until the replica had it
   EXPECT_NE(m.cas, 0u);
 
   t0 = std::chrono::steady_clock::now();
-  f.bucket.upsert("sync::2", "{}", {.durability_level = protocol::durability_level::persist_to_majority}).get();
+  f.bucket.upsert("sync::2", "{}", {.durability = {.level = protocol::durability_level::persist_to_majority}}).get();
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 230ms); // replica persisted after 120 + 240 ms
 
-  f.bucket.remove("sync::2", {.durability_level = protocol::durability_level::majority_and_persist_to_active}).get();
+  f.bucket.remove("sync::2", {.durability = {.level = protocol::durability_level::majority_and_persist_to_active}}).get();
   EXPECT_EQ(error_of([&] { f.bucket.get("sync::2").get(); }), errc::document_not_found);
 
   // Observe-based and synchronous durability together make no sense.
   EXPECT_EQ(error_of([&] {
-              f.bucket.upsert("sync::3", "{}", {.persist_to = 1, .durability_level = protocol::durability_level::majority}).get();
+              f.bucket.upsert("sync::3", "{}", {.durability = {.persist_to = 1, .level = protocol::durability_level::majority}}).get();
             }),
             errc::invalid_argument);
 }
@@ -248,7 +248,7 @@ TEST(sync_durability, impossible_with_too_few_nodes_in_the_chain)
   // 3 replicas configured on 2 nodes: the chain has 2 of 4 nodes defined, majority is 3.
   fixture f(options(2, 3, 0ms, 0ms));
   EXPECT_EQ(error_of([&] {
-              f.bucket.upsert("sync::x", "{}", {.durability_level = protocol::durability_level::majority}).get();
+              f.bucket.upsert("sync::x", "{}", {.durability = {.level = protocol::durability_level::majority}}).get();
             }),
             errc::durability_impossible);
   EXPECT_EQ(error_of([&] { f.bucket.get("sync::x").get(); }), errc::document_not_found);

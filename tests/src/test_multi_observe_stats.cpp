@@ -267,7 +267,7 @@ TEST(multi_observe_stats, lock_multi_and_unlock_multi_with_mixed_outcomes)
   for (auto& [k, o] : f.bucket.upsert_multi(json_items("lock::", 1000)).get()) ASSERT_TRUE(o) << k;
   auto lock_keys = keys("lock::", 1000);
   lock_keys.push_back("lock::absent");
-  auto locked = f.bucket.lock_multi(lock_keys, {.lock_time = 15s}).get();
+  auto locked = f.bucket.get_and_lock_multi(lock_keys, {.lock_time = 15s}).get();
   ASSERT_EQ(locked.size(), 1001u);
   EXPECT_EQ(locked.at("lock::absent").ec, errc::document_not_found);
   // Locked: a mutation without the lock CAS fails.
@@ -318,7 +318,7 @@ TEST(multi_observe_stats, get_replica_multi_and_observe_multi)
 {
   fixture f(options(3, 1, 20ms, 20ms));
   auto items = json_items("rep::", 1000);
-  for (auto& [k, o] : f.bucket.upsert_multi(items, {.replicate_to = 1}).get()) ASSERT_TRUE(o) << k << o.ec.message();
+  for (auto& [k, o] : f.bucket.upsert_multi(items, {.durability = {.replicate_to = 1}}).get()) ASSERT_TRUE(o) << k << o.ec.message();
   auto ks = keys("rep::", 1000);
   ks.push_back("rep::absent");
   auto got = f.bucket.get_replica_multi(ks).get();

@@ -23,6 +23,19 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The message of what f threw ("" when nothing).
+template <class F>
+std::string what_of(F&& f)
+{
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
+}
+
+
 const char* beer_map = R"(function (doc, meta) { if (doc.type == "beer") { emit(doc.name, doc.abv); } })";
 const char* brewery_map = R"(function (doc, meta) { if (doc.type == "beer") { emit([doc.brewery, doc.abv], null); } })";
 
@@ -84,8 +97,12 @@ TEST_F(views_fixture, design_documents_round_trip_list_publish_remove)
   design_document bad;
   bad.name = "dev_bad";
   bad.views["v"] = {"function (doc { emit(", std::nullopt};
-  EXPECT_TRUE(error_of([&] { bucket.upsert_design_document(bad).get(); }));
-  EXPECT_FALSE(bucket.last_error().server_message.empty());
+  std::promise<std::pair<std::error_code, std::string>> acked;
+  bucket.upsert_design_document(bad, {}, [&](std::error_code ec, std::string detail) { acked.set_value({ec, detail}); });
+  auto [ec, why] = acked.get_future().get();
+  EXPECT_TRUE(ec);
+  EXPECT_NE(why.find("HTTP"), std::string::npos) << why; // the server's words, not "_design/dev_bad"
+  EXPECT_NE(what_of([&] { bucket.upsert_design_document(bad).get(); }).find("upsert design document dev_bad"), std::string::npos);
 }
 
 TEST_F(views_fixture, parameters_change_results_like_the_server)
@@ -187,8 +204,8 @@ TEST_F(views_fixture, query_keeps_at_most_max_result_bytes_and_query_stream_keep
   view_options small;
   small.max_result_bytes = 200; // a few rows' worth
   EXPECT_EQ(error_of([&] { bucket.query(all, small).get(); }), view_errc::result_too_large);
-  EXPECT_NE(bucket.last_error().server_message.find("max_result_bytes"), std::string::npos)
-      << bucket.last_error().server_message;
+  auto why = what_of([&] { bucket.query(all, small).get(); });
+  EXPECT_NE(why.find("max_result_bytes"), std::string::npos) << why;
   int streamed = 0;
   bucket.query_stream(all, [&](view_row&&) { return ++streamed > 0; }, small).get();
   EXPECT_EQ(streamed, 30);
@@ -206,7 +223,14 @@ TEST_F(views_fixture, errors_say_what_happened)
             view_errc::invalid_argument); // raw cannot name a typed parameter
   EXPECT_EQ(error_of([&] { bucket.query(view_query("beers", "plain", true).reduce(true)).get(); }),
             view_errc::query_rejected); // reduce=true on a view without a reduce function
-  EXPECT_NE(bucket.last_error().server_message.find("HTTP 400"), std::string::npos) << bucket.last_error().server_message;
+  // The query's own words, in its result (callbacks) and in the future's exception.
+  std::promise<view_result> failed;
+  bucket.query(view_query("beers", "plain", true).reduce(true), {},
+               [&](std::error_code, view_result r) { failed.set_value(std::move(r)); });
+  auto meta = failed.get_future().get().meta;
+  EXPECT_NE(meta.error_detail.find("HTTP 400"), std::string::npos) << meta.error_detail;
+  auto why = what_of([&] { bucket.query(view_query("beers", "plain", true).reduce(true)).get(); });
+  EXPECT_NE(why.find("HTTP 400"), std::string::npos) << why;
 }
 
 TEST_F(views_fixture, a_stopped_node_is_skipped)

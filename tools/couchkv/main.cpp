@@ -206,7 +206,9 @@ struct session {
         throw cli_error("unknown command \"" + shown(cmd) + "\"");
       }
     } catch (const std::system_error& e) {
-      auto ctx = bucket.last_error();
+      // The failed operation's own context (operation_error), when it has one.
+      const auto* op_error = dynamic_cast<const operation_error*>(&e);
+      const error_context ctx = op_error != nullptr ? op_error->context() : error_context{};
       std::cout << shown(cmd) << " " << (pos.empty() ? "" : shown(pos[0])) << ": error: " << shown(e.code().message());
       if (ctx.last_retry_reason != retry_reason::none) std::cout << " (last retry: " << to_string(ctx.last_retry_reason) << ")";
       // The server's own words (XERROR context), as they came but escaped.

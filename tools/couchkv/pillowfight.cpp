@@ -279,7 +279,7 @@ private:
     if (set) {
       ++sets;
       const auto& v = shared_.values[std::uniform_int_distribution<std::size_t>(0, shared_.values.size() - 1)(rng_)];
-      mutation_options mo{.persist_to = o.persist_to, .replicate_to = o.replicate_to, .timeout = o.conn.timeout};
+      mutation_options mo{.durability = {.persist_to = o.persist_to, .replicate_to = o.replicate_to}, .timeout = o.conn.timeout};
       bucket_.upsert(std::move(key), document_value(v), mo,
                      [this, started](std::error_code ec, const mutation_result&) { complete(ec, started); });
     } else {

@@ -211,6 +211,9 @@ struct view_meta {
   std::optional<std::uint64_t> total_rows;
   std::vector<view_error> errors;
   std::optional<std::string> debug_info; // raw JSON text
+  // When the query failed: what went wrong, in the server's words where it gave any ("HTTP 400:
+  // query_parse_error: ...") - this query's own, not another's.
+  std::string error_detail{};
 };
 
 struct view_result {
@@ -244,6 +247,8 @@ struct view_definition {
 struct design_document {
   std::string name; // without "_design/", e.g. "dev_beer"
   std::map<std::string, view_definition> views;
+  // get_design_document's failure: what went wrong (empty otherwise; not part of the document).
+  std::string error_detail{};
 
   // The body to PUT to /<bucket>/_design/<name>: {"views":{"v":{"map":"...","reduce":"..."}}}.
   [[nodiscard]] std::string to_json() const;
