@@ -14,6 +14,7 @@
 //   bench_matrix PORT [keys]                 keys per client and cell (default 200000)
 //   bench_matrix PORT --only <client> OPS    one client alone, for callgrind_memcached.sh:
 //                                            facade-get, facade-set (one at a time),
+//                                            facade-get-future (get().get(), io on its own thread),
 //                                            facade-pipe (100 in flight), facade-mget (of 100),
 //                                            facade-each (get_multi_each of 100),
 //                                            facade-each-borrowed (its borrowed_keys form);
@@ -165,13 +166,22 @@ int only(int port, const std::string& which, int ops)
 {
   const bool st = which.ends_with("-st");
   const auto base = st ? which.substr(0, which.size() - 3) : which;
-  if (base != "facade-get" && base != "facade-set" && base != "facade-pipe" && base != "facade-mget" &&
-      base != "facade-each" && base != "facade-each-borrowed") {
+  if (base != "facade-get" && base != "facade-get-future" && base != "facade-set" && base != "facade-pipe" &&
+      base != "facade-mget" && base != "facade-each" && base != "facade-each-borrowed") {
     std::fprintf(stderr, "unknown client %s\n", which.c_str());
     return 2;
   }
   facade_client c(facade_connstr(port, 1), {}, 1, st);
   if (base == "facade-get") facade_windows(c, 1, 1, ops, facade_op::get);
+  else if (base == "facade-get-future") {
+    // The default token: each get() returns a std::future, waited for here while the io_context
+    // runs on its own thread.
+    c.run_beside([&] {
+      std::size_t bytes = 0;
+      for (int i = 0; i < ops; ++i) bytes += c.bucket().get(key_of(i % num_keys)).get().value.size();
+      if (bytes != static_cast<std::size_t>(ops) * value_size) fail("couchkv get (future): value sizes");
+    });
+  }
   else if (base == "facade-set") facade_windows(c, 1, 1, ops, facade_op::upsert);
   else if (base == "facade-pipe") facade_windows(c, 1, batch, ops, facade_op::get);
   else if (base == "facade-each") facade_multi_gets_each(c, batch, ops);

@@ -10,11 +10,13 @@
 
 #include <couchkv/cluster.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
 #include <future>
 #include <memory>
+#include <thread>
 
 namespace couchkv::bench {
 
@@ -56,6 +58,19 @@ public:
     } catch (const std::system_error& e) {
       fail(what + ": " + e.what() + (cluster_.last_error_detail().empty() ? "" : " (" + cluster_.last_error_detail() + ")"));
     }
+  }
+
+  // Runs the io_context on a thread of its own while `f` runs here (a future-waiting caller).
+  template <class F>
+  void run_beside(F f)
+  {
+    io_.restart();
+    auto guard = asio::make_work_guard(io_);
+    std::thread t([this] { io_.run(); });
+    f();
+    guard.reset();
+    io_.stop();
+    t.join();
   }
 
   // Runs start(t, done) then the io_context on each of `threads` threads, until every load has
