@@ -103,7 +103,8 @@ void detail::poll_durability(const std::shared_ptr<op_base>& op, const std::stri
 }
 
 const std::string& async_bucket::name() const { return impl_->name(); }
-asio::any_io_executor async_bucket::get_executor() const { return impl_ ? impl_->executor() : asio::any_io_executor{}; }
+// An empty bucket has no strand: its operations complete (not_connected) on the system executor.
+asio::any_io_executor async_bucket::get_executor() const { return detail::executor_of(impl_.get()); }
 void async_bucket::close()
 {
   if (impl_) impl_->close();

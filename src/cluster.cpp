@@ -3,6 +3,8 @@
 #include <couchkv/cluster.hpp>
 #include <couchkv/errors.hpp>
 
+#include <boost/asio/system_executor.hpp>
+
 #include <mutex>
 
 namespace couchkv {
@@ -76,7 +78,9 @@ cluster::~cluster() = default;
 cluster::cluster(cluster&&) noexcept = default;
 cluster& cluster::operator=(cluster&&) noexcept = default;
 
-asio::any_io_executor cluster::get_executor() const { return impl_ ? impl_->ex : asio::any_io_executor{}; }
+// A moved-from cluster has no executor of its own: its open_bucket completes (with not_connected) on the
+// system executor rather than throwing bad_executor.
+asio::any_io_executor cluster::get_executor() const { return impl_ ? impl_->ex : asio::any_io_executor(asio::system_executor()); }
 std::string cluster::last_error_detail() const { return impl_ ? impl_->get_last_error() : std::string{}; }
 
 void cluster::start_open(const std::shared_ptr<impl>& self, std::string bucket, detail::completion<open_signature> done)

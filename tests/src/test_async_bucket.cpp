@@ -11,6 +11,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -505,6 +506,24 @@ TEST(async_bucket, a_cluster_may_go_away_while_open_bucket_fails)
   while (opening.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) (void)here.last_error_detail();
   EXPECT_EQ(error_of([&] { opening.get(); }), errc::authentication_failure);
   EXPECT_NE(here.last_error_detail().find("authentication"), std::string::npos) << here.last_error_detail();
+}
+
+// An initiation that held `this` would read the moved-from cluster when a deferred open_bucket
+// runs after a move (issue 18, item 4): it holds the cluster's state instead.
+TEST(async_bucket, a_deferred_open_bucket_runs_after_its_cluster_was_moved)
+{
+  mock::cluster mock;
+  mock.start();
+  io_thread t;
+  cluster original(t.io.get_executor(), mock.connection_string(), {"default", "password"});
+  auto deferred_open = original.open_bucket("default", asio::deferred);
+  cluster moved(std::move(original));
+  auto b = std::move(deferred_open)(couchkv::use_future).get();
+  ASSERT_TRUE(b.valid());
+  b.upsert("moved", "{}").get();
+  EXPECT_EQ(b.get("moved").get().value, "{}");
+  // The moved-from cluster refuses instead of crashing.
+  EXPECT_EQ(error_of([&] { original.open_bucket().get(); }), protocol::client_errc::not_connected);
 }
 
 TEST(async_bucket, open_bucket_errors_are_clear)
