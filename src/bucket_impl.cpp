@@ -91,10 +91,10 @@ void submit(std::shared_ptr<op_base> op)
   b->execute(std::move(op));
 }
 
-asio::any_io_executor executor_of(const bucket_impl* b)
+const asio::any_io_executor& executor_of(const bucket_impl* b) noexcept
 {
-  if (b != nullptr) return b->executor();
-  return asio::system_executor();
+  static const asio::any_io_executor none{asio::system_executor()};
+  return b != nullptr ? b->executor() : none;
 }
 
 std::string bucket_impl::error_map_text(protocol::status st) const

@@ -1,44 +1,23 @@
-#include <couchkv/io/kv_connection.hpp>
-#include <couchkv/io/stream.hpp>
+// One KV connection's engine: the write queue and its flushes, the read loop, the opaque table
+// and the deadlines, batches, close. Connecting is kv_connect.cpp's; the state is in
+// kv_connection_impl.hpp.
+#include "kv_connection_impl.hpp"
+
 #include <couchkv/io/executor.hpp>
 
-#include "deadline_queue.hpp"
-#include "op_table.hpp"
-
-#include <couchkv/protocol/errors.hpp>
-
-
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <cstring>
-#include <deque>
-#include <list>
-#include <optional>
-#include <set>
 #include <utility>
 #include <vector>
 
 namespace couchkv::io {
 
-using tcp = asio::ip::tcp;
-using protocol::client_errc;
-using sys_error = boost::system::error_code;
+using namespace conn_detail;
 
 namespace {
-constexpr std::size_t initial_read_buffer = 64 * 1024;
 
 // The request buffers the connections of this thread have finished with (see request_buffer()).
 // Bounded in number and in the capacity kept, so a burst of large values is not hoarded.
@@ -79,181 +58,7 @@ thread_local request_buffer_cache request_buffers;
 // type-erased executor (see start_execute).
 thread_local const void* read_loop_of = nullptr;
 
-// Completions never run inline: the user's handler may start new operations, which must not
-// re-enter the table being walked.
-template <class Handler, class... Args>
-void post_completion(const asio::any_io_executor& ex, Handler h, Args... args)
-{
-  asio::post(ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
-}
-template <class Handler, class... Args>
-void dispatch_completion(const asio::any_io_executor& ex, Handler h, Args... args)
-{
-  asio::dispatch(ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
-}
-
-// An executor the completion must go through; empty (the common case) when it is the connection's
-// own. Optional rather than an empty any_io_executor: moving that one costs type-erased calls.
-using completion_executor = std::optional<asio::any_io_executor>;
-
-// The requests of one execute_batch call share a deadline: one entry here instead of one per
-// request in the deadline queue. It lives while any of its requests is pending.
-struct batch_group {
-  clock::time_point deadline;
-  std::size_t left{0}; // requests still pending
-  std::list<batch_group>::iterator self;
-};
-
-// A request in flight: whom to tell, under which index. Single requests and batches alike.
-struct pending {
-  response_sink* sink{nullptr};
-  std::size_t index{0};
-  batch_group* group{nullptr}; // a batch's request: the group holds its deadline
-  clock::time_point deadline{clock::time_point::max()}; // a single request's
-  std::uint64_t seq{0}; // position in the write order (see kv_connection::impl::written_upto)
-  // STAT answers with one packet per statistic and ends with an empty-key packet: the packets
-  // are gathered here (whole, header included) and delivered together with the terminator.
-  std::unique_ptr<protocol::byte_buffer> collected{};
-  bool deadline_ordered{false}; // its deadline is in deadline_queue's ordered set, not the FIFO
-  std::uint8_t opcode{0};       // the request's: its response must carry the same
-};
-
-using op_table = detail::op_table<pending>;
-using detail::deadline_queue;
-
-// async_execute's adaptor: the handler (type-erased once) behind a sink. Allocated from the
-// thread's handler cache; deletes itself when told.
-class handler_sink final : public response_sink {
-public:
-  using handler_type = asio::any_completion_handler<kv_connection::execute_signature>;
-  static handler_sink* make(handler_type&& h, completion_executor&& ex)
-  {
-    void* mem = io::detail::pooled_allocate(sizeof(handler_sink));
-    return ::new (mem) handler_sink(std::move(h), std::move(ex));
-  }
-  // Refused before it was sent: completes through the executor, never inside the caller's call.
-  void refuse(const asio::any_io_executor& connection_ex, std::error_code ec)
-  {
-    auto [h, ex] = release();
-    post_completion(ex ? *ex : connection_ex, std::move(h), ec, kv_response{});
-  }
-  [[nodiscard]] asio::cancellation_slot cancellation_slot() const noexcept
-  {
-    return asio::get_associated_cancellation_slot(handler_);
-  }
-  void on_response(std::size_t, const protocol::packet_view& p) override { finish({}, kv_response(p)); }
-  void on_error(std::size_t, std::error_code ec) override { finish(ec, kv_response{}); }
-
-private:
-  handler_sink(handler_type&& h, completion_executor&& ex) : handler_(std::move(h)), ex_(std::move(ex)) {}
-  std::pair<handler_type, completion_executor> release()
-  {
-    auto slot = asio::get_associated_cancellation_slot(handler_);
-    if (slot.is_connected()) slot.clear();
-    std::pair<handler_type, completion_executor> out(std::move(handler_), std::move(ex_));
-    this->~handler_sink();
-    io::detail::pooled_deallocate(this, sizeof(handler_sink));
-    return out;
-  }
-  // Only ever inside one of the connection's own completions (read, timer, cancellation, close),
-  // so the handler may run inline when its executor allows (the Asio rule for continuations).
-  void finish(std::error_code ec, kv_response&& r)
-  {
-    auto [h, ex] = release();
-    if (!ex) std::move(h)(ec, std::move(r));
-    else dispatch_completion(*ex, std::move(h), ec, std::move(r));
-  }
-  handler_type handler_;
-  completion_executor ex_;
-};
-
 } // namespace
-
-struct kv_connection::impl {
-
-  impl(executor_type ex, connection_settings s)
-      : settings(std::move(s)), sock(tcp::socket(ex), settings.tls ? settings.ssl_context : nullptr), timer(ex),
-        resolver(ex)
-  {
-  }
-
-  connection_settings settings;
-  connection_counters* owner_counters{settings.counters.get()}; // the owner's, if any (kept alive by settings)
-  io::stream sock; // plain or TLS
-  asio::steady_timer timer;
-  tcp::resolver resolver;
-
-  enum class state { idle, connecting, open, draining, closed } st{state::idle};
-  bootstrap_result boot;
-  std::string detail;
-
-  op_table ops;
-  deadline_queue deadlines;
-  std::list<batch_group> batches; // the deadlines of execute_batch's requests, one per call
-  clock::time_point armed_for{clock::time_point::max()};
-  // Is a deadline entry's operation still in flight (and the same one)?
-  [[nodiscard]] auto live() noexcept
-  {
-    return [this](const deadline_queue::entry& e) {
-      const pending* op = ops.find(e.opaque);
-      return op != nullptr && op->seq == e.seq;
-    };
-  }
-
-  // Requests are numbered in the order their bytes go out. An operation "was written" (the server
-  // may have run it) when its number is at most written_upto, or while an asynchronous write
-  // that holds it is in flight (part of it may be on the wire): a failure then reports
-  // connection_closed, never the retry-safe not_connected.
-  protocol::byte_buffer queued;   // requests waiting for the next flush
-  std::uint64_t queued_last{0};   // number of the last request in `queued`
-  protocol::byte_buffer writing;  // the asynchronous write in flight
-  std::uint64_t writing_last{0};
-  std::uint64_t written_upto{0};
-  std::uint64_t next_seq{0};
-  bool write_in_flight{false};
-  bool flush_scheduled{false};
-
-  protocol::byte_buffer rbuf = protocol::byte_buffer(initial_read_buffer);
-  std::size_t rstart{0};
-  std::size_t rend{0};
-  bool reading{false};
-  bool dispatching{false}; // inside dispatch_packets: handlers' new requests wait for one flush
-
-  std::function<void(const protocol::packet_view&)> server_request_cb;
-  std::function<void(std::error_code)> close_cb;
-  // Written on the executor, read by stats() from any thread: relaxed atomics (counters only).
-  struct counters {
-    std::atomic<std::uint64_t> completed{0}, timeouts{0}, cancelled{0}, orphans{0}, flushes{0};
-    void bump(std::atomic<std::uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
-  } stats;
-
-  // The engine; every member function runs on the connection's executor. `self` keeps the
-  // connection alive across the asynchronous steps.
-  // A request's end: its response (p), or its error (p null). Tells its sink.
-  void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, const protocol::packet_view* p);
-  // Adds one request (not a batch's) to the table and the write queue; the checks are the caller's.
-  std::uint32_t enqueue(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packet,
-                        clock::time_point deadline, response_sink& sink, std::size_t index);
-  [[nodiscard]] std::error_code refusal(protocol::bytes_view packet, clock::time_point deadline);
-  void schedule_flush(const std::shared_ptr<kv_connection>& self);
-  void expire_batches(kv_connection& c, clock::time_point now);
-  std::error_code execute_batch(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packets,
-                                std::size_t count, clock::time_point deadline, batch_sink& sink);
-  [[nodiscard]] bool was_written(std::uint64_t seq) const
-  {
-    return seq <= written_upto || (write_in_flight && seq <= writing_last);
-  }
-  void arm_timer(const std::shared_ptr<kv_connection>& self);
-  void flush(const std::shared_ptr<kv_connection>& self);
-  void read(const std::shared_ptr<kv_connection>& self);
-  bool dispatch_packets(const std::shared_ptr<kv_connection>& self);
-  void fail(const std::shared_ptr<kv_connection>& self, std::error_code reason, std::string why);
-  void execute(const std::shared_ptr<kv_connection>& self, kv_request&& req,
-               asio::any_completion_handler<execute_signature>&& handler, completion_executor&& handler_ex);
-  std::error_code execute_sink(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packet,
-                               clock::time_point deadline, response_sink& sink, std::size_t index);
-  asio::awaitable<void> connect(std::shared_ptr<kv_connection> self);
-};
 
 std::shared_ptr<kv_connection> kv_connection::create(asio::any_io_executor ex, connection_settings settings)
 {
@@ -316,7 +121,7 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
   else op.sink->on_error(op.index, ec);
 }
 
-void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
+void kv_connection::impl::arm_timer(kv_connection& c)
 {
   auto next = deadlines.earliest(live());
   clock::time_point earliest;
@@ -331,7 +136,7 @@ void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
   if (earliest >= armed_for) return; // an earlier (or the same) wake-up is already set
   armed_for = earliest;
   timer.expires_at(earliest); // cancels a later wait; its handler sees operation_aborted
-  timer.async_wait([self](sys_error ec) {
+  timer.async_wait([self = c.shared_from_this()](sys_error ec) {
     auto& m = *self->impl_;
     if (ec == asio::error::operation_aborted) return; // re-armed earlier, or closing
     m.armed_for = clock::time_point::max();
@@ -342,11 +147,11 @@ void kv_connection::impl::arm_timer(const std::shared_ptr<kv_connection>& self)
       m.complete(*self, e->opaque, client_errc::timeout, nullptr);
     }
     if (!m.batches.empty()) m.expire_batches(*self, now);
-    m.arm_timer(self);
+    m.arm_timer(*self);
   });
 }
 
-void kv_connection::impl::flush(const std::shared_ptr<kv_connection>& self)
+void kv_connection::impl::flush(kv_connection& c)
 {
   if (write_in_flight || queued.empty() || st == state::closed) return;
   stats.bump(stats.flushes);
@@ -369,7 +174,7 @@ void kv_connection::impl::flush(const std::shared_ptr<kv_connection>& self)
   queued.clear();
   writing_last = queued_last;
   write_in_flight = true;
-  auto on_written = [self](sys_error ec, std::size_t) {
+  auto on_written = [self = c.shared_from_this()](sys_error ec, std::size_t) {
     auto& m = *self->impl_;
     if (ec) {
       m.fail(self, client_errc::connection_closed, "write failed: " + ec.message());
@@ -378,7 +183,7 @@ void kv_connection::impl::flush(const std::shared_ptr<kv_connection>& self)
     m.write_in_flight = false;
     m.written_upto = m.writing_last;
     m.writing.clear();
-    m.flush(self);
+    m.flush(*self);
   };
   asio::async_write(sock, asio::buffer(writing) + sent, std::move(on_written)); // sent is 0 with TLS
 }
@@ -422,7 +227,7 @@ void kv_connection::impl::read(const std::shared_ptr<kv_connection>& self)
     m.dispatching = false;
     m.reading = false;
     if (!go_on) return;
-    m.flush(self);
+    m.flush(*self);
     m.read(self);
   };
   sock.async_read_some(buf, std::move(on_read));
@@ -548,7 +353,7 @@ std::error_code kv_connection::impl::refusal(protocol::bytes_view packet, clock:
   return refuse;
 }
 
-std::uint32_t kv_connection::impl::enqueue(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packet,
+std::uint32_t kv_connection::impl::enqueue(kv_connection& c, protocol::bytes_view packet,
                                            clock::time_point deadline, response_sink& sink, std::size_t index)
 {
   auto seq = ++next_seq;
@@ -556,41 +361,41 @@ std::uint32_t kv_connection::impl::enqueue(const std::shared_ptr<kv_connection>&
   const bool collect = static_cast<protocol::opcode>(op) == protocol::opcode::stat;
   auto opaque = ops.add(pending{&sink, index, nullptr, deadline, seq,
                                 collect ? std::make_unique<protocol::byte_buffer>() : nullptr, false, op});
-  self->in_flight_.store(ops.size(), std::memory_order_relaxed);
+  c.in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (owner_counters) owner_counters->in_flight.fetch_add(1, std::memory_order_relaxed);
   if (deadline != clock::time_point::max()) {
     if (deadlines.add({deadline, opaque, seq}, ops.size(), live())) ops.find(opaque)->deadline_ordered = true;
-    arm_timer(self);
+    arm_timer(c);
   }
   const auto at = queued.size();
   queued.insert(queued.end(), packet.begin(), packet.end());
   protocol::store_be32(queued.data() + at + 12, opaque);
   queued_last = seq;
-  schedule_flush(self);
+  schedule_flush(c);
   return opaque;
 }
 
-void kv_connection::impl::schedule_flush(const std::shared_ptr<kv_connection>& self)
+void kv_connection::impl::schedule_flush(kv_connection& c)
 {
   if (dispatching) return; // the read loop flushes once, after its last handler
   if (ops.size() == 1) {
-    flush(self); // an idle connection: nothing to wait for, write now
+    flush(c); // an idle connection: nothing to wait for, write now
   } else if (!flush_scheduled) {
     // Others are in flight: requests arriving in a burst (each dispatched here on its own) join
     // one flush that runs after those already queued on the executor.
     flush_scheduled = true;
-    asio::post(self->ex_, [self]() {
+    asio::post(c.ex_, [self = c.shared_from_this()]() {
       self->impl_->flush_scheduled = false;
-      self->impl_->flush(self);
+      self->impl_->flush(*self);
     });
   }
 }
 
-std::error_code kv_connection::impl::execute_sink(const std::shared_ptr<kv_connection>& self, protocol::bytes_view packet,
+std::error_code kv_connection::impl::execute_sink(kv_connection& c, protocol::bytes_view packet,
                                                   clock::time_point deadline, response_sink& sink, std::size_t index)
 {
   if (auto ec = refusal(packet, deadline)) return ec;
-  enqueue(self, packet, deadline, sink, index);
+  enqueue(c, packet, deadline, sink, index);
   return {};
 }
 
@@ -602,7 +407,7 @@ void kv_connection::impl::execute(const std::shared_ptr<kv_connection>& self, kv
   const protocol::bytes_view packet(req.packet.data(), req.packet.size());
   if (auto ec = refusal(packet, req.deadline)) return hs->refuse(self->ex_, ec);
   auto slot = hs->cancellation_slot();
-  auto opaque = enqueue(self, packet, req.deadline, *hs, 0);
+  auto opaque = enqueue(*self, packet, req.deadline, *hs, 0);
   request_buffers.give(std::move(req.packet));
   if (slot.is_connected()) {
     std::weak_ptr<kv_connection> weak = self;
@@ -683,134 +488,10 @@ std::error_code kv_connection::impl::execute_batch(const std::shared_ptr<kv_conn
   }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (owner_counters) owner_counters->in_flight.fetch_add(count, std::memory_order_relaxed);
-  if (deadline != clock::time_point::max()) arm_timer(self);
+  if (deadline != clock::time_point::max()) arm_timer(*self);
   queued_last = seq;
-  if (!dispatching) flush(self); // a whole batch: nothing to wait for (the read loop flushes itself)
+  if (!dispatching) flush(*self); // a whole batch: nothing to wait for (the read loop flushes itself)
   return {};
-}
-
-asio::awaitable<void> kv_connection::impl::connect(std::shared_ptr<kv_connection> self)
-{
-  using namespace asio::experimental::awaitable_operators;
-  sys_error ec;
-
-  // Resolve and connect, both racing the connect timeout. An address needs no resolver (Asio's
-  // resolves on a thread of its own, which an io_context told it runs single-threaded cannot take).
-  asio::steady_timer deadline(self->ex_);
-  deadline.expires_after(settings.connect_timeout);
-  std::vector<tcp::endpoint> endpoints;
-  if (auto address = asio::ip::make_address(settings.host, ec); !ec) {
-    endpoints.emplace_back(address, settings.port);
-  } else {
-    ec = {};
-    auto resolved = co_await (resolver.async_resolve(settings.host, std::to_string(settings.port),
-                                                     asio::redirect_error(asio::use_awaitable, ec)) ||
-                              deadline.async_wait(asio::use_awaitable));
-    if (resolved.index() == 1) {
-      detail = "resolving " + settings.host + " timed out";
-      st = state::closed;
-      resolver.cancel();
-      throw std::system_error(make_error_code(client_errc::timeout));
-    }
-    if (ec) {
-      detail = "resolving " + settings.host + ": " + ec.message();
-      st = state::closed;
-      throw std::system_error(make_error_code(client_errc::connection_failed));
-    }
-    for (const auto& e : std::get<0>(resolved)) endpoints.push_back(e.endpoint());
-  }
-  auto result = co_await (asio::async_connect(sock.socket(), endpoints, asio::redirect_error(asio::use_awaitable, ec)) ||
-                          deadline.async_wait(asio::use_awaitable));
-  if (result.index() == 1) {
-    detail = "connecting to " + settings.host + ":" + std::to_string(settings.port) + " timed out";
-    st = state::closed;
-    sock.close();
-    throw std::system_error(make_error_code(client_errc::timeout));
-  }
-  if (ec) {
-    detail = "connecting to " + settings.host + ":" + std::to_string(settings.port) + ": " + ec.message();
-    st = state::closed;
-    throw std::system_error(make_error_code(client_errc::connection_failed));
-  }
-  sock.socket().set_option(tcp::no_delay(true), ec);
-  // flush() writes directly when the socket takes the bytes and never blocks on it.
-  sock.socket().non_blocking(true, ec);
-
-  if (sock.is_tls()) {
-    const auto& name = settings.tls_server_name.empty() ? settings.host : settings.tls_server_name;
-    if (!sock.set_server_name(name, settings.verify_hostname)) {
-      detail = "TLS: cannot set SNI host name " + name;
-      st = state::closed;
-      throw std::system_error(make_error_code(client_errc::handshake_failed));
-    }
-    auto hs = co_await (sock.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec)) ||
-                        deadline.async_wait(asio::use_awaitable));
-    if (hs.index() == 1 || ec) {
-      detail = hs.index() == 1 ? "TLS handshake timed out" : "TLS handshake: " + ec.message();
-      st = state::closed;
-      sock.close();
-      throw std::system_error(make_error_code(client_errc::handshake_failed));
-    }
-  }
-
-  if (settings.run_bootstrap) {
-    bootstrap_fsm fsm(settings.bootstrap);
-    protocol::byte_buffer out;
-    auto act = fsm.start(out);
-    while (act != bootstrap_fsm::action::done) {
-      if (act == bootstrap_fsm::action::failed) {
-        detail = fsm.error_detail();
-        st = state::closed;
-        sock.close();
-        throw std::system_error(fsm.error());
-      }
-      if (act == bootstrap_fsm::action::write) {
-        co_await asio::async_write(sock, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
-        out.clear();
-        if (ec) break;
-      }
-      // Read until the FSM has a complete packet to chew on.
-      auto r = protocol::decode_packet({rbuf.data() + rstart, rend - rstart}, settings.limits);
-      while (r.state == protocol::decode_state::need_more) {
-        if (rend == rbuf.size()) rbuf.resize(std::max(rbuf.size() * 2, r.needed));
-        std::size_t n = 0;
-        auto rd = co_await (sock.async_read_some(asio::buffer(rbuf.data() + rend, rbuf.size() - rend),
-                                                 asio::redirect_error(asio::use_awaitable, ec)) ||
-                            deadline.async_wait(asio::use_awaitable));
-        if (rd.index() == 1) {
-          detail = "handshake timed out";
-          st = state::closed;
-          sock.close();
-          throw std::system_error(make_error_code(client_errc::timeout));
-        }
-        n = std::get<0>(rd);
-        if (ec) break;
-        rend += n;
-        r = protocol::decode_packet({rbuf.data() + rstart, rend - rstart}, settings.limits);
-      }
-      if (ec) break;
-      if (r.state == protocol::decode_state::error) {
-        detail = "undecodable handshake response: " + r.ec.message();
-        st = state::closed;
-        sock.close();
-        throw std::system_error(r.ec);
-      }
-      rstart += r.consumed;
-      act = fsm.on_response(r.packet, out);
-    }
-    if (ec) {
-      detail = "connection lost during the handshake: " + ec.message();
-      st = state::closed;
-      sock.close();
-      throw std::system_error(make_error_code(client_errc::connection_closed));
-    }
-    boot = fsm.result();
-  }
-  st = state::open;
-  self->open_.store(true, std::memory_order_release);
-  // Anything that arrived behind the last handshake response (a config push) is handled now.
-  if (!dispatch_packets(self)) co_return;
-  read(self);
 }
 
 // ---- public entry points ----------------------------------------------------------------------
@@ -826,17 +507,15 @@ void kv_connection::start_connect(asio::any_completion_handler<connect_signature
     }
     m.st = impl::state::connecting;
     asio::co_spawn(self->ex_, m.connect(self),
-                   [self, h = std::move(h), hex = std::move(hex)](std::exception_ptr ex) mutable {
-                     std::error_code ec;
-                     if (ex) {
+                   [self, h = std::move(h), hex = std::move(hex)](std::exception_ptr ex, std::error_code ec) mutable {
+                     if (ex) { // not one of connect()'s own failures (bad_alloc...): say what it was
                        try {
                          std::rethrow_exception(ex);
-                       } catch (const std::system_error& e) {
-                         ec = e.code();
                        } catch (const std::exception& e) {
                          self->impl_->detail = e.what();
-                         ec = client_errc::connection_failed;
                        }
+                       self->impl_->st = impl::state::closed;
+                       ec = client_errc::connection_failed;
                      }
                      post_completion(hex, std::move(h), ec);
                    });
@@ -866,7 +545,7 @@ void kv_connection::start_execute(const std::shared_ptr<kv_connection>& self, kv
 std::error_code kv_connection::execute(protocol::bytes_view packet, clock::time_point deadline, response_sink& sink,
                                       std::size_t index)
 {
-  return impl_->execute_sink(shared_from_this(), packet, deadline, sink, index);
+  return impl_->execute_sink(*this, packet, deadline, sink, index);
 }
 
 std::error_code kv_connection::execute_batch(protocol::bytes_view packets, std::size_t count,

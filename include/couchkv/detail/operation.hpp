@@ -88,7 +88,7 @@ void poll_durability(const std::shared_ptr<op_base>& op, const std::string& key,
 // the first success, or the last error; else the one replica op.replica_index names.
 void race_replicas(std::shared_ptr<op_base> op, bool any);
 // The bucket's strand; the system executor when there is no bucket.
-[[nodiscard]] asio::any_io_executor executor_of(const bucket_impl* b);
+[[nodiscard]] const asio::any_io_executor& executor_of(const bucket_impl* b) noexcept;
 
 // Marks this thread as inside an initiating function (see completion.hpp's `initiating`).
 struct initiating_scope {
@@ -119,9 +119,16 @@ class request_op final : public op_base {
 public:
   using result_type = typename Request::result_type;
 
-  request_op(Request&& r, Handler&& h, asio::any_io_executor ex)
-      : req_(std::move(r)), handler_(std::move(h)), ex_(std::move(ex))
+  // Whether the handler has an executor of its own; without one it completes on the bucket's
+  // strand, which is then neither copied nor stored per operation.
+  struct no_executor {};
+  static constexpr bool own_executor =
+      !std::is_same_v<asio::associated_executor_t<Handler, no_executor>, no_executor>;
+  using executor_slot = std::conditional_t<own_executor, asio::any_io_executor, no_executor>;
+
+  request_op(Request&& r, Handler&& h) : req_(std::move(r)), handler_(std::move(h))
   {
+    if constexpr (own_executor) ex_ = asio::get_associated_executor(handler_);
     opcode = req_.opcode();
     key = req_.key;
     timeout = req_.options.timeout.value_or(std::chrono::milliseconds(0));
@@ -179,13 +186,17 @@ public:
   }
 
 private:
-  void complete(std::error_code ec, result_type&& r) { complete_on(ex_, std::move(handler_), ec, std::move(r)); }
+  void complete(std::error_code ec, result_type&& r)
+  {
+    if constexpr (own_executor) complete_on(ex_, std::move(handler_), ec, std::move(r));
+    else complete_on(executor_of(bucket.get()), std::move(handler_), ec, std::move(r));
+  }
 
   static constexpr bool mutates = std::is_base_of_v<mutation_result, result_type>;
   struct none {};
   Request req_;
   Handler handler_;
-  asio::any_io_executor ex_; // the handler's executor, else the bucket's strand
+  [[no_unique_address]] executor_slot ex_; // the handler's own executor, if it has one
   // A mutation's result while its durability is polled.
   [[no_unique_address]] std::conditional_t<mutates, std::optional<result_type>, none> pending_;
 };
@@ -196,13 +207,11 @@ void start_request(const std::shared_ptr<bucket_impl>& impl, Request&& r, Handle
 {
   initiating_scope scope; // whatever completes from here on is posted
   using op_type = request_op<std::decay_t<Request>, std::decay_t<Handler>>;
-  asio::any_io_executor ex = asio::get_associated_executor(h, executor_of(impl.get()));
-  auto op = std::allocate_shared<op_type>(io::handler_allocator<op_type>{}, std::move(r), std::forward<Handler>(h),
-                                          std::move(ex));
+  auto op = std::allocate_shared<op_type>(io::handler_allocator<op_type>{}, std::move(r), std::forward<Handler>(h));
+  op->bucket = impl;
   op->started = std::chrono::steady_clock::now();
   if (auto ec = op->request().validate()) return op->fail(ec, op->context(nullptr));
   if (!impl) return op->fail(make_error_code(protocol::client_errc::not_connected), op->context(nullptr));
-  op->bucket = impl;
   if constexpr (std::is_same_v<std::decay_t<Request>, get_replica_request>) {
     const bool any = op->request().options.mode != replica_mode::index;
     return race_replicas(std::move(op), any);
