@@ -12,6 +12,7 @@
 //   - client_errc::cancelled after close().
 // The response carries a human-readable detail of what failed.
 #pragma once
+#include <couchkv/io/initiate.hpp>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -95,13 +96,12 @@ public:
   template <class Token>
   auto async_request(http_request request, Token&& token)
   {
-    return asio::async_initiate<Token, request_signature>(
-        [self = shared_from_this()](auto handler, http_request req) {
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
-          self->start(std::move(req), nullptr, asio::any_completion_handler<request_signature>(std::move(handler)),
-                      std::move(ex));
+    return detail::initiate<request_signature>(
+        token,
+        [self = shared_from_this()](auto handler, const asio::any_io_executor* ex, http_request req) {
+          self->start(std::move(req), nullptr, std::move(handler), ex != nullptr ? *ex : self->strand_);
         },
-        token, std::move(request));
+        std::move(request));
   }
 
   // Sends the request and hands the body to on_chunk as it arrives (on the client's strand),
@@ -110,13 +110,13 @@ public:
   template <class Token>
   auto async_stream(http_request request, http_chunk_handler on_chunk, Token&& token)
   {
-    return asio::async_initiate<Token, request_signature>(
-        [self = shared_from_this()](auto handler, http_request req, http_chunk_handler cb) {
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->strand_);
-          self->start(std::move(req), std::move(cb),
-                      asio::any_completion_handler<request_signature>(std::move(handler)), std::move(ex));
+    return detail::initiate<request_signature>(
+        token,
+        [self = shared_from_this()](auto handler, const asio::any_io_executor* ex, http_request req,
+                                    http_chunk_handler cb) {
+          self->start(std::move(req), std::move(cb), std::move(handler), ex != nullptr ? *ex : self->strand_);
         },
-        token, std::move(request), std::move(on_chunk));
+        std::move(request), std::move(on_chunk));
   }
 
   // Closes idle connections and aborts requests in flight (they complete with cancelled).

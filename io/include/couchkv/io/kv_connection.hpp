@@ -17,6 +17,7 @@
 #pragma once
 #include <couchkv/protocol/bootstrap.hpp>
 #include <couchkv/io/handler_allocator.hpp>
+#include <couchkv/io/initiate.hpp>
 #include <couchkv/io/kv_response.hpp>
 #include <couchkv/io/response_sink.hpp>
 #include <couchkv/protocol/decoder.hpp>
@@ -113,36 +114,21 @@ public:
   template <class Token>
   auto async_connect(Token&& token)
   {
-    return asio::async_initiate<Token, connect_signature>(
-        [self = shared_from_this()](auto handler) {
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-          self->start_connect(asio::any_completion_handler<connect_signature>(std::move(handler)), std::move(ex));
-        },
-        token);
+    return detail::initiate<connect_signature>(
+        token, [self = shared_from_this()](auto handler, const asio::any_io_executor* ex) {
+          self->start_connect(std::move(handler), ex != nullptr ? *ex : self->ex_);
+        });
   }
 
   template <class Token>
   auto async_execute(kv_request request, Token&& token)
   {
-    return asio::async_initiate<Token, execute_signature>(
-        [self = shared_from_this()](auto handler, kv_request req) {
-          // The completion executor is taken while the handler's type is still known (Asio 1.81's
-          // type-erased completion executor cannot be posted to). A handler without one completes
-          // on ours: no executor is copied, compared or stored for it.
-          using handler_type = decltype(handler);
-          // Type-erased in the thread's handler cache when it has no allocator of its own.
-          auto erase = [&handler] {
-            return asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler)));
-          };
-          if constexpr (std::is_same_v<asio::associated_executor_t<handler_type, no_associated_executor>,
-                                       no_associated_executor>) {
-            self->start_execute(self, std::move(req), erase(), nullptr);
-          } else {
-            asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-            self->start_execute(self, std::move(req), erase(), &ex);
-          }
+    return detail::initiate<execute_signature>(
+        token,
+        [self = shared_from_this()](auto handler, const asio::any_io_executor* ex, kv_request req) {
+          self->start_execute(self, std::move(req), std::move(handler), ex);
         },
-        token, std::move(request));
+        std::move(request));
   }
 
   // async_execute for a layer that holds the handler type-erased already (node_pool): it is not
@@ -200,8 +186,6 @@ private:
   // self: this connection (the initiation holds it already).
   void start_execute(const std::shared_ptr<kv_connection>& self, kv_request req,
                      asio::any_completion_handler<execute_signature> handler, const asio::any_io_executor* handler_ex);
-  // The default candidate asked of associated_executor: getting it back means "none".
-  struct no_associated_executor {};
 
   executor_type ex_;
   std::unique_ptr<impl> impl_;

@@ -94,35 +94,21 @@ public:
   template <class Token>
   auto async_start(Token&& token)
   {
-    return asio::async_initiate<Token, start_signature>(
-        [self = shared_from_this()](auto handler) {
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-          self->start_start(asio::any_completion_handler<start_signature>(std::move(handler)), std::move(ex));
-        },
-        token);
+    return detail::initiate<start_signature>(token,
+                                             [self = shared_from_this()](auto handler, const asio::any_io_executor* ex) {
+                                               self->start_start(std::move(handler), ex != nullptr ? *ex : self->ex_);
+                                             });
   }
 
   template <class Token>
   auto async_execute(kv_request request, Token&& token)
   {
-    return asio::async_initiate<Token, execute_signature>(
-        [self = shared_from_this()](auto handler, kv_request req) {
-          // Taken while the handler's type is known (see kv_connection::async_execute). A handler
-          // without one completes on ours: no executor is copied, bound or compared for it.
-          using handler_type = decltype(handler);
-          // Type-erased in the thread's handler cache when it has no allocator of its own.
-          auto erase = [&handler] {
-            return asio::any_completion_handler<execute_signature>(with_handler_allocator(std::move(handler)));
-          };
-          if constexpr (std::is_same_v<asio::associated_executor_t<handler_type, no_associated_executor>,
-                                       no_associated_executor>) {
-            self->start_execute(std::move(req), erase(), nullptr);
-          } else {
-            asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-            self->start_execute(std::move(req), erase(), &ex);
-          }
+    return detail::initiate<execute_signature>(
+        token,
+        [self = shared_from_this()](auto handler, const asio::any_io_executor* ex, kv_request req) {
+          self->start_execute(std::move(req), std::move(handler), ex);
         },
-        token, std::move(request));
+        std::move(request));
   }
 
   // No new operations (not_connected), waiting ones fail with not_connected, those in flight
@@ -130,13 +116,10 @@ public:
   template <class Token>
   auto async_close_gracefully(Token&& token)
   {
-    return asio::async_initiate<Token, close_signature>(
-        [self = shared_from_this()](auto handler) {
-          asio::any_io_executor ex = asio::get_associated_executor(handler, self->ex_);
-          self->start_close_gracefully(asio::any_completion_handler<close_signature>(std::move(handler)),
-                                       std::move(ex));
-        },
-        token);
+    return detail::initiate<close_signature>(
+        token, [self = shared_from_this()](auto handler, const asio::any_io_executor* ex) {
+          self->start_close_gracefully(std::move(handler), ex != nullptr ? *ex : self->ex_);
+        });
   }
   void close_gracefully() { async_close_gracefully(asio::detached); }
 
@@ -182,8 +165,6 @@ private:
   // handler_ex: the executor the handler is associated with; null when it has none (ours).
   void start_execute(kv_request req, asio::any_completion_handler<execute_signature> handler,
                      const asio::any_io_executor* handler_ex);
-  // The default candidate asked of associated_executor: getting it back means "none".
-  struct no_associated_executor {};
   void start_close_gracefully(asio::any_completion_handler<close_signature> handler, asio::any_io_executor handler_ex);
 
   executor_type ex_;
