@@ -679,6 +679,7 @@ public:
     go_on(keys[pos], ec, {});
     finished_one();
   }
+  void on_abandoned(std::size_t) noexcept override { finished_one(); }
 
 private:
   void go_on(key k, std::error_code ec, const protocol::packet_view* r)

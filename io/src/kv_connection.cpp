@@ -72,6 +72,13 @@ kv_connection::kv_connection(asio::any_io_executor ex, connection_settings setti
 
 kv_connection::~kv_connection() = default;
 
+kv_connection::impl::~impl()
+{
+  ops.for_each([](std::uint32_t, pending& p) {
+    if (p.sink != nullptr) p.sink->on_abandoned(p.index);
+  });
+}
+
 const bootstrap_result& kv_connection::bootstrap() const noexcept { return impl_->boot; }
 const std::string& kv_connection::last_error_detail() const noexcept { return impl_->detail; }
 connection_stats kv_connection::stats() const noexcept

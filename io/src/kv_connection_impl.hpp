@@ -94,6 +94,7 @@ public:
   }
   void on_response(std::size_t, const protocol::packet_view& p) override { finish({}, kv_response(p)); }
   void on_error(std::size_t, std::error_code ec) override { finish(ec, kv_response{}); }
+  void on_abandoned(std::size_t) noexcept override { (void)release(); } // destroyed, never run
 
 private:
   handler_sink(handler_type&& h, completion_executor&& ex) : handler_(std::move(h)), ex_(std::move(ex)) {}
@@ -127,6 +128,9 @@ using conn_detail::op_table;
 using conn_detail::pending;
 
 struct kv_connection::impl {
+  // Requests still pending (the io_context stopped with them in flight) are abandoned: their
+  // sinks release what they hold (response_sink::on_abandoned).
+  ~impl();
   using tcp = conn_detail::tcp;
   using client_errc = protocol::client_errc;
   using deadline_queue = conn_detail::deadline_queue;

@@ -74,6 +74,8 @@ public:
   // The connection's answer to the attempt in flight (response_sink).
   void on_response(std::size_t, const protocol::packet_view& response) final;
   void on_error(std::size_t, std::error_code ec) final;
+  // The connection went away with the attempt pending (its io_context stopped): let go of itself.
+  void on_abandoned(std::size_t) noexcept final { in_flight.reset(); }
 
 protected:
   op_base(); // out of line, as the destructor: retry_timer is complete only in src/

@@ -19,6 +19,10 @@ public:
   // No response: client_errc::timeout at the deadline, cancelled, not_connected when the
   // connection died before the request was written, connection_closed when it died after.
   virtual void on_error(std::size_t index, std::error_code ec) = 0;
+  // Neither will come: the connection is being destroyed with the request still pending (its
+  // io_context was stopped or destroyed, as Asio destroys handlers it never ran). Release what is
+  // held for the request; do not call into the connection.
+  virtual void on_abandoned(std::size_t /*index*/) noexcept {}
 
 protected:
   response_sink() = default;
