@@ -1,5 +1,6 @@
 #include "bucket_impl.hpp"
 #include "durability.hpp"
+#include "fan_out.hpp"
 
 #include <couchkv/async_bucket.hpp>
 #include <couchkv/io/executor.hpp>
@@ -114,40 +115,6 @@ void async_bucket::close()
 
 namespace {
 
-template <class Result>
-struct multi_state {
-  multi_result<Result> results;
-  std::size_t left{0};
-  std::optional<detail::completion<void(std::error_code, multi_result<Result>)>> done;
-};
-
-// One key's end: its slot of the results. Runs on the bucket's strand (it has no executor of its
-// own), as every other key's: no lock.
-template <class Result>
-struct multi_slot {
-  std::shared_ptr<multi_state<Result>> state;
-  std::string key;
-  void operator()(std::error_code ec, Result r)
-  {
-    auto& st = *state;
-    auto& slot = st.results[key];
-    slot.ec = ec;
-    if (ec) slot.context = r.context;
-    if (!ec) {
-      slot.value = std::move(r);
-    } else if constexpr (requires { r.durability.has_value(); }) {
-      if (r.durability) slot.value = std::move(r); // applied, durability failed: keep both
-    } else if constexpr (requires { r.durability.met; }) {
-      slot.value = std::move(r);
-    }
-    if (--st.left == 0) {
-      auto d = std::move(*st.done);
-      st.done.reset();
-      std::move(d)({}, std::move(st.results));
-    }
-  }
-};
-
 } // namespace
 
 template <class Request>
@@ -161,12 +128,12 @@ void async_bucket::start_multi(impl_ptr impl, std::vector<Request> requests,
     for (const auto& r : requests) out[r.key].ec = make_error_code(protocol::client_errc::not_connected);
     return std::move(done)({}, std::move(out));
   }
-  auto st = std::make_shared<multi_state<Result>>();
+  auto st = std::make_shared<detail::multi_state<Result>>();
   st->left = requests.size();
   st->done.emplace(std::move(done));
   for (auto& r : requests) {
     auto key = r.key;
-    detail::start_request(impl, std::move(r), multi_slot<Result>{st, std::move(key)});
+    detail::start_request(impl, std::move(r), detail::multi_slot<Result>{st, std::move(key)});
   }
 }
 
@@ -406,7 +373,7 @@ void async_bucket::start_endure_multi(impl_ptr impl, std::vector<mutation_result
     for (const auto& m : mutations) out[m.key].ec = make_error_code(protocol::client_errc::not_connected);
     return std::move(done)({}, std::move(out));
   }
-  auto st = std::make_shared<multi_state<endure_result>>();
+  auto st = std::make_shared<detail::multi_state<endure_result>>();
   st->left = mutations.size();
   st->done.emplace(std::move(done));
   auto ex = detail::executor_of(impl.get());
@@ -415,7 +382,7 @@ void async_bucket::start_endure_multi(impl_ptr impl, std::vector<mutation_result
     // Each key's end on the bucket's strand (its executor), as the fan-out's.
     start_endure(impl, std::move(m), o,
                  detail::completion<endure_signature>(
-                     asio::any_completion_handler<endure_signature>(multi_slot<endure_result>{st, std::move(key)}), ex));
+                     asio::any_completion_handler<endure_signature>(detail::multi_slot<endure_result>{st, std::move(key)}), ex));
   }
 }
 

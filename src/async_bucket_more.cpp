@@ -1,6 +1,7 @@
 // The composite KV operations: observe (OBSERVE to master and replicas, and its _multi form) and
 // stats (STAT to every data node).
 #include "bucket_impl.hpp"
+#include "fan_out.hpp"
 
 #include <couchkv/async_bucket.hpp>
 #include <couchkv/protocol/decoder.hpp>
@@ -129,13 +130,7 @@ void async_bucket::start_observe_multi(impl_ptr impl, std::vector<std::string> k
     for (const auto& k : keys) out[k].ec = make_error_code(protocol::client_errc::not_connected);
     return std::move(done)({}, std::move(out));
   }
-  // Every key's end runs on the bucket's strand (its executor): the state needs no lock.
-  struct state {
-    multi_result<observe_result> results;
-    std::size_t left{0};
-    std::optional<detail::completion<multi_observe_signature>> done;
-  };
-  auto st = std::make_shared<state>();
+  auto st = std::make_shared<detail::multi_state<observe_result>>();
   st->left = keys.size();
   st->done.emplace(std::move(done));
   auto ex = impl->executor();
@@ -143,17 +138,7 @@ void async_bucket::start_observe_multi(impl_ptr impl, std::vector<std::string> k
     auto key = k;
     start_observe(impl, std::move(k), o,
                   detail::completion<observe_signature>(
-                      asio::any_completion_handler<observe_signature>([st, key](std::error_code ec, observe_result r) {
-                        auto& slot = st->results[key];
-                        slot.ec = ec;
-                        if (ec) slot.context = r.context;
-                        else slot.value = std::move(r);
-                        if (--st->left == 0) {
-                          auto d = std::move(*st->done);
-                          st->done.reset();
-                          std::move(d)({}, std::move(st->results));
-                        }
-                      }),
+                      asio::any_completion_handler<observe_signature>(detail::multi_slot<observe_result>{st, std::move(key)}),
                       ex));
   }
 }

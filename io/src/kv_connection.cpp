@@ -75,6 +75,7 @@ kv_connection::~kv_connection() = default;
 kv_connection::impl::~impl()
 {
   ops.for_each([](std::uint32_t, pending& p) {
+    delete p.collected;
     if (p.sink != nullptr) p.sink->on_abandoned(p.index);
   });
 }
@@ -109,7 +110,8 @@ void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::
                                    const protocol::packet_view* p)
 {
   if (ops.find(opaque) == nullptr) return;
-  auto op = ops.take(opaque);
+  const auto op = ops.take(opaque);
+  delete op.collected; // a STAT that ended without its terminator (the terminator took it otherwise)
   c.in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (owner_counters) {
     owner_counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -295,7 +297,7 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
       } else {
         // The terminator's header; as its value the gathered packets, each complete (24-byte
         // header and body), in the order they arrived (kv_response(header, packets)'s shape).
-        auto gathered = std::move(op->collected);
+        std::unique_ptr<protocol::byte_buffer> gathered(std::exchange(op->collected, nullptr));
         protocol::packet_view all;
         all.hdr = p.hdr;
         all.hdr.framing_extras_len = 0;
@@ -367,7 +369,7 @@ std::uint32_t kv_connection::impl::enqueue(kv_connection& c, protocol::bytes_vie
   const auto op = std::to_integer<std::uint8_t>(packet[1]);
   const bool collect = static_cast<protocol::opcode>(op) == protocol::opcode::stat;
   auto opaque = ops.add(pending{&sink, index, nullptr, deadline, seq,
-                                collect ? std::make_unique<protocol::byte_buffer>() : nullptr, false, op});
+                                collect ? new protocol::byte_buffer() : nullptr, false, op});
   c.in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (owner_counters) owner_counters->in_flight.fetch_add(1, std::memory_order_relaxed);
   if (deadline != clock::time_point::max()) {

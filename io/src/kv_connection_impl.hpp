@@ -64,16 +64,19 @@ struct pending {
   std::uint64_t seq{0}; // position in the write order (see kv_connection::impl::written_upto)
   // STAT answers with one packet per statistic and ends with an empty-key packet: the packets
   // are gathered here (whole, header included) and delivered together with the terminator.
-  std::unique_ptr<protocol::byte_buffer> collected{};
+  // Owned (deleted by complete() and by ~impl): a plain pointer keeps `pending` trivially
+  // copyable, so the table moves it as a few words.
+  protocol::byte_buffer* collected{nullptr};
   bool deadline_ordered{false}; // its deadline is in deadline_queue's ordered set, not the FIFO
   std::uint8_t opcode{0};       // the request's: its response must carry the same
 };
 
+static_assert(std::is_trivially_copyable_v<pending>, "the table copies entries as plain words");
 using op_table = detail::op_table<pending>;
 using detail::deadline_queue;
 
 // async_execute's adaptor: the handler (type-erased once) behind a sink. Allocated from the
-// thread's handler cache; deletes itself when told.
+// thread's handler cache; destroys itself when told.
 class handler_sink final : public response_sink {
 public:
   using handler_type = asio::any_completion_handler<kv_connection::execute_signature>;
@@ -85,40 +88,46 @@ public:
   // Refused before it was sent: completes through the executor, never inside the caller's call.
   void refuse(const asio::any_io_executor& connection_ex, std::error_code ec)
   {
-    auto [h, ex] = release();
-    post_completion(ex ? *ex : connection_ex, std::move(h), ec, kv_response{});
+    gone g{this};
+    post_completion(ex_ ? *ex_ : connection_ex, std::move(handler_), ec, kv_response{});
   }
-  [[nodiscard]] asio::cancellation_slot cancellation_slot() const noexcept
+  // The handler's slot, when it has one connected (the connection then assigns it).
+  [[nodiscard]] asio::cancellation_slot cancellation_slot() noexcept
   {
-    return asio::get_associated_cancellation_slot(handler_);
+    auto slot = asio::get_associated_cancellation_slot(handler_);
+    has_slot_ = slot.is_connected();
+    return slot;
   }
   void on_response(std::size_t, const protocol::packet_view& p) override { finish({}, kv_response(p)); }
   void on_error(std::size_t, std::error_code ec) override { finish(ec, kv_response{}); }
-  void on_abandoned(std::size_t) noexcept override { (void)release(); } // destroyed, never run
+  void on_abandoned(std::size_t) noexcept override { gone g{this}; } // destroyed, never run
 
 private:
   handler_sink(handler_type&& h, completion_executor&& ex) : handler_(std::move(h)), ex_(std::move(ex)) {}
-  std::pair<handler_type, completion_executor> release()
-  {
-    auto slot = asio::get_associated_cancellation_slot(handler_);
-    if (slot.is_connected()) slot.clear();
-    std::pair<handler_type, completion_executor> out(std::move(handler_), std::move(ex_));
-    this->~handler_sink();
-    io::detail::pooled_deallocate(this, sizeof(handler_sink));
-    return out;
-  }
+  // Destroys the sink at the end of the scope, also when the handler throws.
+  struct gone {
+    handler_sink* s;
+    ~gone()
+    {
+      s->~handler_sink();
+      io::detail::pooled_deallocate(s, sizeof(handler_sink));
+    }
+  };
   // Only ever inside one of the connection's own completions (read, timer, cancellation, close),
-  // so the handler may run inline when its executor allows (the Asio rule for continuations).
+  // so the handler may run inline when its executor allows (the Asio rule for continuations). It
+  // is called in place (any_completion_handler frees its own block before the call); the sink goes
+  // after it.
   void finish(std::error_code ec, kv_response&& r)
   {
-    auto [h, ex] = release();
-    if (!ex) std::move(h)(ec, std::move(r));
-    else dispatch_completion(*ex, std::move(h), ec, std::move(r));
+    gone g{this};
+    if (has_slot_) asio::get_associated_cancellation_slot(handler_).clear();
+    if (!ex_) std::move(handler_)(ec, std::move(r));
+    else dispatch_completion(*ex_, std::move(handler_), ec, std::move(r));
   }
   handler_type handler_;
   completion_executor ex_;
+  bool has_slot_{false};
 };
-
 
 } // namespace conn_detail
 

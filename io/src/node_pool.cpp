@@ -158,6 +158,8 @@ struct node_pool::impl {
   }
   void finish_waiter(std::uint64_t id, std::error_code ec);
   void drain_waiters();
+  template <class Send>
+  std::error_code send_now(std::size_t count, Send&& send);
   void arm_waiter_timer(const std::shared_ptr<node_pool>& self);
   void health_tick(const std::shared_ptr<node_pool>& self);
   void complete_start(std::error_code ec);
@@ -404,38 +406,32 @@ void node_pool::impl::send(std::size_t i, kv_request req, asio::any_completion_h
   s.conn->execute(std::move(req), std::move(handler), handler_ex ? &*handler_ex : nullptr);
 }
 
+// The least-loaded open connection with room for `count` more, or why there is none; `send`
+// then gives it the requests (the connection counts them in its counters itself).
+template <class Send>
+std::error_code node_pool::impl::send_now(std::size_t count, Send&& send)
+{
+  if (st != state::running) return client_errc::not_connected;
+  int j = pick();
+  if (j < 0) return client_errc::not_connected;
+  auto& s = *slots[static_cast<std::size_t>(j)];
+  auto& c = *s.counters;
+  if (c.in_flight.load(std::memory_order_relaxed) + count > settings.max_in_flight) return client_errc::queue_full;
+  if (auto ec = send(*s.conn)) return ec;
+  c.routed.fetch_add(count, std::memory_order_relaxed);
+  return {};
+}
+
 std::error_code node_pool::execute(protocol::bytes_view packet, clock::time_point deadline, response_sink& sink,
                                    std::size_t index)
 {
-  auto& m = *impl_;
-  if (m.st != impl::state::running) return client_errc::not_connected;
-  int j = m.pick();
-  if (j < 0) return client_errc::not_connected;
-  auto& s = *m.slots[static_cast<std::size_t>(j)];
-  auto& c = *s.counters;
-  if (c.in_flight.load(std::memory_order_relaxed) >= m.settings.max_in_flight) return client_errc::queue_full;
-  // The sink goes to the connection as it is: it counts the request in c itself.
-  if (auto ec = s.conn->execute(packet, deadline, sink, index)) return ec;
-  c.routed.fetch_add(1, std::memory_order_relaxed);
-  return {};
+  return impl_->send_now(1, [&](kv_connection& c) { return c.execute(packet, deadline, sink, index); });
 }
 
 std::error_code node_pool::execute_batch(protocol::bytes_view packets, std::size_t count,
                                          clock::time_point deadline, batch_sink& sink)
 {
-  auto& m = *impl_;
-  if (m.st != impl::state::running) return client_errc::not_connected;
-  int j = m.pick();
-  if (j < 0) return client_errc::not_connected;
-  auto& s = *m.slots[static_cast<std::size_t>(j)];
-  auto& c = *s.counters;
-  if (c.in_flight.load(std::memory_order_relaxed) + count > m.settings.max_in_flight) {
-    return client_errc::queue_full;
-  }
-  // The sink goes to the connection as it is: it counts the requests in c itself.
-  if (auto ec = s.conn->execute_batch(packets, count, deadline, sink)) return ec;
-  c.routed.fetch_add(count, std::memory_order_relaxed);
-  return {};
+  return impl_->send_now(count, [&](kv_connection& c) { return c.execute_batch(packets, count, deadline, sink); });
 }
 
 void node_pool::impl::wait_for_connection(const std::shared_ptr<node_pool>& self, kv_request req,

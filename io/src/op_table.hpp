@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -57,7 +58,7 @@ public:
   {
     auto& s = entries_[opaque & mask_];
     Entry out(std::move(s.entry));
-    s.entry = Entry{};
+    if constexpr (!std::is_trivially_copyable_v<Entry>) s.entry = Entry{}; // what it owned goes with `out`
     s.opaque = 0;
     --size_;
     return out;
