@@ -77,7 +77,7 @@ void fill_mutation(mutation_result& m, std::string&& key, const protocol::packet
 {
   m.key = std::move(key);
   m.cas = p.cas();
-  if (auto t = protocol::parse_mutation_token(p.extras, vbucket)) m.token = mutation_token{t->vbucket, t->vbuuid, t->seqno};
+  m.token = protocol::parse_mutation_token(p.extras, vbucket);
 }
 
 mutation_result to_mutation_result(std::string&& key, const protocol::packet_view& p, std::uint16_t vbucket)

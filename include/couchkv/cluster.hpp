@@ -7,6 +7,7 @@
 #pragma once
 #include <couchkv/async_bucket.hpp>
 #include <couchkv/completion.hpp>
+#include <couchkv/protocol/bootstrap.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 
@@ -15,10 +16,8 @@
 
 namespace couchkv {
 
-struct credentials {
-  std::string username;
-  std::string password;
-};
+// Username and password: one type, the one the connections' handshake takes.
+using credentials = protocol::credentials;
 
 struct cluster_options {
   // A promise that one thread, at most, runs the executor's execution context (an io_context run

@@ -1,6 +1,7 @@
 // Operation results. Plain values: they own their bytes (the connection's read buffer is reused).
 #pragma once
 #include <couchkv/errors.hpp>
+#include <couchkv/protocol/mutation_token.hpp>
 #include <couchkv/retry_reason.hpp>
 #include <couchkv/transcoder.hpp>
 
@@ -17,13 +18,9 @@
 
 namespace couchkv {
 
-// Identifies a mutation for durability polling (HELLO MutationSeqno negotiated).
-struct mutation_token {
-  std::uint16_t vbucket{0};
-  std::uint64_t vbuuid{0};
-  std::uint64_t seqno{0};
-  friend bool operator==(const mutation_token&, const mutation_token&) = default;
-};
+// Identifies a mutation for durability polling (HELLO MutationSeqno negotiated): vbucket, vbuuid,
+// seqno. One type, the codec's.
+using mutation_token = protocol::mutation_token;
 
 // What a failed operation knows beyond its error_code, carried by that operation alone: in its
 // result (`result.context`, for a callback or coroutine caller), in the exception a future throws
