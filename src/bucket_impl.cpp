@@ -539,16 +539,17 @@ void bucket_impl::execute(std::shared_ptr<op_base> o)
   auto timeout = o->timeout.count() ? o->timeout : settings_.cs.options.kv_timeout;
   if (o->started == io::clock::time_point{}) o->started = io::clock::now();
   o->deadline = deadline_after(o->started, timeout);
-  if (timeout.count() < 0 || (o->durability != nullptr && is_ketama())) {
-    // A negative timeout is a caller's bug, not an immediate timeout; durability polling needs
-    // replicas a memcached bucket does not have. Nothing is sent.
-    auto ec = timeout.count() < 0 ? make_error_code(protocol::client_errc::invalid_argument)
-                                  : make_error_code(couchkv::client_errc::feature_not_available);
-    return asio::dispatch(strand_, [self = shared_from_this(), o, ec] { self->finish(o, ec, nullptr); });
+  if (timeout.count() < 0) {
+    // A negative timeout is a caller's bug, not an immediate timeout: nothing is sent.
+    return asio::dispatch(strand_, [self = shared_from_this(), o] {
+      self->finish(o, protocol::client_errc::invalid_argument, nullptr);
+    });
   }
   if (o->durability != nullptr) {
-    // Checked against the current map before the mutation is sent: refused, nothing was applied.
+    // Checked against the current map (on the strand) before the mutation is sent: refused,
+    // nothing was applied. Polling needs replicas a memcached bucket does not have.
     return asio::dispatch(strand_, [self = shared_from_this(), o] {
+      if (self->is_ketama()) return self->finish(o, make_error_code(couchkv::client_errc::feature_not_available), nullptr);
       std::string why;
       if (auto ec = durability_possible(*self, o->key, o->durability->persist_to, o->durability->replicate_to, why)) {
         o->failure_detail = std::move(why);
@@ -568,7 +569,7 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
   auto remaining = [&o] { return std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now()); };
   std::size_t node = 0;
   std::uint16_t vb = 0;
-  auto cfg = tracker_.current();
+  const auto& cfg = tracker_.current(); // nothing below offers a config: the reference stays valid
   if (o->node_index) {
     if (!is_memcached() && !cfg) return retry(o, {true, retry_reason::no_config, std::chrono::milliseconds(5)}, {});
     node = *o->node_index;

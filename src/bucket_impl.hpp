@@ -154,7 +154,7 @@ public:
   // A memcached bucket (memcached:// or a config with the ketama locator): no vBuckets, no replicas.
   [[nodiscard]] bool is_ketama() const
   {
-    auto cfg = tracker_.current();
+    const auto& cfg = tracker_.current();
     return is_memcached() || (cfg && cfg->locator == topology::node_locator::ketama);
   }
   // The error map's words for a status ("KEY_ENOENT: Not Found"), empty when it has none.

@@ -40,7 +40,8 @@ public:
   result offer(bucket_config cfg);
 
   // Shared so readers (routing on other threads) can keep a snapshot while a newer one lands.
-  [[nodiscard]] std::shared_ptr<const bucket_config> current() const noexcept { return current_; }
+  // A reference: copy it to keep the config across an offer().
+  [[nodiscard]] const std::shared_ptr<const bucket_config>& current() const noexcept { return current_; }
   // How many texts offer() has parsed (the repeats it answered without parsing are not counted).
   [[nodiscard]] std::uint64_t texts_parsed() const noexcept { return texts_parsed_; }
 
