@@ -109,25 +109,39 @@ void kv_connection::on_close(std::function<void(std::error_code)> cb)
 void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, std::error_code ec,
                                    const protocol::packet_view* p)
 {
-  if (ops.find(opaque) == nullptr) return;
-  const auto op = ops.take(opaque);
-  delete op.collected; // a STAT that ended without its terminator (the terminator took it otherwise)
+  if (const pending* entry = ops.find(opaque)) complete(c, opaque, *entry, ec, p);
+}
+
+void kv_connection::impl::complete(kv_connection& c, std::uint32_t opaque, const pending& entry, std::error_code ec,
+                                   const protocol::packet_view* p)
+{
+  // Read what is needed, then free the slot (the sink may send new requests into it).
+  auto* const sink = entry.sink;
+  const auto index = entry.index;
+  if (auto* const group = entry.group) {
+    ops.erase(opaque);
+    if (--group->left == 0) batches.erase(group->self); // its timer wake-up, if any, finds nothing
+  } else {
+    const auto deadline = entry.deadline;
+    const auto seq = entry.seq;
+    const bool ordered = entry.deadline_ordered;
+    delete entry.collected; // a STAT that ended without its terminator (the terminator took it otherwise)
+    ops.erase(opaque);
+    if (deadline != clock::time_point::max()) {
+      if (ordered) deadlines.remove_ordered({deadline, opaque, seq});
+      else deadlines.drop_stale_front(live()); // in order, it was at the front: no FIFO to grow
+    }
+  }
   c.in_flight_.store(ops.size(), std::memory_order_relaxed);
   if (owner_counters) {
     owner_counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
     (p == nullptr ? owner_counters->failed : owner_counters->succeeded).fetch_add(1, std::memory_order_relaxed);
   }
-  if (op.group != nullptr) {
-    if (--op.group->left == 0) batches.erase(op.group->self); // its timer wake-up, if any, finds nothing
-  } else if (op.deadline != clock::time_point::max()) {
-    if (op.deadline_ordered) deadlines.remove_ordered({op.deadline, opaque, op.seq});
-    else deadlines.drop_stale_front(live()); // in order, it was at the front: no FIFO to grow
-  }
   stats.bump(stats.completed);
   // complete() only runs inside one of our own completions (read, timer, cancellation, close), never
   // inside the sender's call, so the sink is told inline.
-  if (p != nullptr) op.sink->on_response(op.index, *p);
-  else op.sink->on_error(op.index, ec);
+  if (p != nullptr) sink->on_response(index, *p);
+  else sink->on_error(index, ec);
 }
 
 void kv_connection::impl::arm_timer(kv_connection& c)
@@ -284,7 +298,7 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
       } else if (op->opcode != p.hdr.opcode) {
         return out_of_step(op->opcode);
       } else if (!op->collected) {
-        complete(*self, p.opaque(), {}, &p);
+        complete(*self, p.opaque(), *op, {}, &p);
       } else if (p.hdr.key_len != 0 && p.hdr.specific == static_cast<std::uint16_t>(protocol::status::success)) {
         auto& gathered = *op->collected;
         if (gathered.size() + r.consumed > settings.limits.max_body_len) {
@@ -486,13 +500,9 @@ std::error_code kv_connection::impl::execute_batch(const std::shared_ptr<kv_conn
   at = base;
   for (k = 0; k < count; ++k) {
     auto* h = queued.data() + at;
-    pending e;
-    e.sink = &sink;
-    e.index = k;
-    e.group = &g;
-    e.seq = seq;
-    e.opcode = std::to_integer<std::uint8_t>(h[1]);
-    protocol::store_be32(h + 12, ops.add(std::move(e)));
+    auto [opaque, e] = ops.claim(); // filled in place, every field
+    *e = pending{&sink, k, &g, clock::time_point::max(), seq, nullptr, false, std::to_integer<std::uint8_t>(h[1])};
+    protocol::store_be32(h + 12, opaque);
     at += protocol::header_size + protocol::load_be32(h + 8);
   }
   self->in_flight_.store(ops.size(), std::memory_order_relaxed);

@@ -204,6 +204,9 @@ struct kv_connection::impl {
   // connection alive across the asynchronous steps.
   // A request's end: its response (p), or its error (p null). Tells its sink.
   void complete(kv_connection& c, std::uint32_t opaque, std::error_code ec, const protocol::packet_view* p);
+  // The same for the entry found under `opaque`.
+  void complete(kv_connection& c, std::uint32_t opaque, const pending& entry, std::error_code ec,
+                const protocol::packet_view* p);
   // Adds one request (not a batch's) to the table and the write queue; the checks are the caller's.
   std::uint32_t enqueue(kv_connection& c, protocol::bytes_view packet,
                         clock::time_point deadline, response_sink& sink, std::size_t index);

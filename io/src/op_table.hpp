@@ -35,16 +35,26 @@ public:
   // until the next add() (which may grow the table) or take().
   std::uint32_t add(Entry e)
   {
-    if ((size_ + 1) * 2 > entries_.size()) grow();
-    std::uint32_t opaque;
-    do {
-      opaque = ++next_;
-    } while (opaque == 0 || entries_[opaque & mask_].opaque != 0);
-    auto& s = entries_[opaque & mask_];
-    s.opaque = opaque;
+    auto& s = claim_slot();
     s.entry = std::move(e);
-    ++size_;
-    return opaque;
+    return s.opaque;
+  }
+
+  // A free entry under a fresh opaque, for the caller to fill in place (every field: it holds what
+  // its last occupant left). Valid until the next add(), claim() or take().
+  std::pair<std::uint32_t, Entry*> claim()
+  {
+    auto& s = claim_slot();
+    return {s.opaque, &s.entry};
+  }
+
+  // Removes the entry under `opaque` (which must be there) without handing it over; for entries
+  // that own nothing (trivially copyable), read before.
+  void erase(std::uint32_t opaque) noexcept
+  {
+    static_assert(std::is_trivially_copyable_v<Entry>, "an entry that owns something is take()n");
+    entries_[opaque & mask_].opaque = 0;
+    --size_;
   }
 
   // Room for `n` more without growing more than once.
@@ -78,6 +88,18 @@ private:
     std::uint32_t opaque{0}; // 0: free
     Entry entry{};
   };
+  slot& claim_slot()
+  {
+    if ((size_ + 1) * 2 > entries_.size()) grow();
+    std::uint32_t opaque;
+    do {
+      opaque = ++next_;
+    } while (opaque == 0 || entries_[opaque & mask_].opaque != 0);
+    auto& s = entries_[opaque & mask_];
+    s.opaque = opaque;
+    ++size_;
+    return s;
+  }
   void grow()
   {
     std::vector<slot> bigger(std::max<std::size_t>(64, entries_.size() * 2));
