@@ -16,9 +16,9 @@
 # usage: bench/cxx_sdk_peer/run.sh [couchkv build dir, default build/release] [scratch dir]
 #   The scratch dir (default <build dir>/cxx_sdk_peer) receives the npm package and the SDK's build.
 #   environment: N1 N2 ROUNDS (callgrind, default 2000 10000 3), WALL_N WALL_ROUNDS (default 50000
-#   5; ROUNDS=0 or WALL_ROUNDS=0 skips that phase), client_cpus server_cpus (default 0 and 1), JOBS (SDK build, default 2),
-#   COUCHBASE_NPM_DIR (a dir whose node_modules/couchbase is 4.7.1: used instead of npm install),
-#   ONLY_BUILD=1 (stop after building).
+#   5; ROUNDS=0 or WALL_ROUNDS=0 skips that phase), client_cpus server_cpus (default 0 and 1),
+#   JOBS (SDK build, default 2), COUCHBASE_NPM_DIR (a dir whose node_modules/couchbase is 4.7.1:
+#   used instead of npm install), ONLY_BUILD=1 (stop after building).
 # The SDK build takes 15-25 minutes on 2 cores the first time (nice'd); later runs reuse it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -59,11 +59,13 @@ sdk_version=$(sed -n 's/^ *VERSION "\([0-9.]*\)".*/\1/p' "$sdk_src/CMakeLists.tx
 # 2. The SDK and the peer program, offline. CPM finds every dependency in the package's cache
 # (CPM_SOURCE_CACHE), laid out by name as the package's own build wrote it
 # (CPM_USE_NAMED_CACHE_DIRECTORIES: <name>/<hash>/<name>; without it CPM looks for <name>/<hash>,
-# with another hash, and finds nothing); the Mozilla CA bundle, which the SDK embeds and would otherwise download at
-# configure time, is in the same cache (COUCHBASE_CXX_CLIENT_EMBED_MOZILLA_CA_BUNDLE_ROOT).
-# FETCHCONTENT_FULLY_DISCONNECTED makes a dependency missing from the cache an error, not a
-# download. TLS comes from the system's OpenSSL (the cache's BoringSSL would only lengthen the build;
-# the workload is plain couchbase://).
+# with another hash, and finds nothing). The Mozilla CA bundle, which the SDK embeds and would
+# otherwise download at configure time, is in the same cache
+# (COUCHBASE_CXX_CLIENT_EMBED_MOZILLA_CA_BUNDLE_ROOT). FETCHCONTENT_FULLY_DISCONNECTED makes a
+# dependency missing from the cache an error, not a download. TLS comes from the system's OpenSSL
+# (the cache's BoringSSL would only lengthen the build; the workload is plain couchbase://). CPM
+# warns that each cached dependency is "dirty" when the scratch dir sits inside a git checkout
+# (it asks git about the surrounding repository): harmless.
 sdk_build=$scratch/build
 if [ ! -f "$sdk_build/build.ninja" ]; then
   log "configuring couchbase-cxx-client $sdk_version in $sdk_build"
