@@ -49,7 +49,10 @@ public:
   {
     const auto& o = *race_->outer;
     opcode = o.opcode;
-    key = o.key;
+    // Its own copy: a probe still retrying after the race was decided must not read the outer
+    // request's key, which the winner's result took.
+    own_key_ = std::string(o.key);
+    key = own_key_;
     timeout = o.timeout;
     where = detail::target::replica;
     replica_index = index;
@@ -76,6 +79,7 @@ public:
 
 private:
   std::shared_ptr<replica_race> race_;
+  std::string own_key_;
 };
 
 } // namespace
