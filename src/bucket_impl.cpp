@@ -76,13 +76,13 @@ error_context op_base::context(const protocol::packet_view* p) const
 void op_base::on_response(std::size_t, const protocol::packet_view& response)
 {
   auto self = std::move(in_flight);
-  bucket->attempt_done(self, {}, &response);
+  bucket->on_attempt_done(self, {}, &response);
 }
 
 void op_base::on_error(std::size_t, std::error_code ec)
 {
   auto self = std::move(in_flight);
-  bucket->attempt_done(self, ec, nullptr);
+  bucket->on_attempt_done(self, ec, nullptr);
 }
 
 void submit(std::shared_ptr<op_base> op)
@@ -605,11 +605,6 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
     o->in_flight.reset();
     on_attempt_done(o, ec, nullptr);
   }
-}
-
-void bucket_impl::attempt_done(const std::shared_ptr<op_base>& o, std::error_code ec, const protocol::packet_view* r)
-{
-  on_attempt_done(o, ec, r);
 }
 
 // The outcome of one attempt that went to a connection: finished, or retried per retry.hpp.

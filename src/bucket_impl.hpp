@@ -131,8 +131,9 @@ public:
   void execute_erased(request_spec spec, request_done done);
   // Runs an operation (see submit() in detail/operation.hpp; its deadline is set here).
   void execute(std::shared_ptr<op_base> o);
-  // The connection's answer to an attempt (op_base's sink calls): finished, or retried.
-  void attempt_done(const std::shared_ptr<op_base>& o, std::error_code ec, const protocol::packet_view* r);
+  // The outcome of an attempt (op_base's sink calls, a batch key's): finished, or retried per
+  // retry.hpp. On the strand.
+  void on_attempt_done(const std::shared_ptr<op_base>& o, std::error_code ec, const protocol::packet_view* r);
   // Routes and runs a multi-key GET (see get_batch); its callbacks run on the strand.
   void execute_get_batch(std::shared_ptr<get_batch> batch);
   void close();
@@ -186,7 +187,6 @@ private:
   void try_bootstrap(std::size_t index, std::shared_ptr<std::function<void(std::error_code, std::string)>> done,
                      std::error_code last_ec, std::string last_detail);
   void attempt(std::shared_ptr<op> o);
-  void on_attempt_done(const std::shared_ptr<op>& o, std::error_code ec, const protocol::packet_view* r);
   void run_get_batch(const std::shared_ptr<get_batch>& b);
   // One key of a batch continues as a single operation (built with the batch's deadline).
   std::shared_ptr<op> batch_key_op(const std::shared_ptr<get_batch>& b, std::size_t index,
