@@ -13,6 +13,7 @@
 #include <couchkv/results.hpp>
 #include <couchkv/transcoder.hpp>
 
+#include <couchkv/protocol/hello.hpp>
 #include <couchkv/protocol/opcode.hpp>
 #include <couchkv/protocol/packet.hpp>
 #include <couchkv/protocol/request.hpp>
@@ -45,7 +46,10 @@ private:
 // What every request type provides. `validate` runs once, before anything is sent (a failure
 // completes the operation with that error); `encode` may run once per attempt; `decode` turns a
 // successful response (a view into the connection's buffer, valid during the call) into the
-// result, copying the value once, into it.
+// result, copying the value once, into it. A request that needs HELLO features (frame infos,
+// synchronous durability, collections...) also says which: `required_features()` returning a
+// protocol::feature_set. It is refused with feature_not_available, nothing written, on a
+// connection whose server did not grant them all.
 template <class R>
 concept kv_request = requires(R& r, const R& cr, protocol::byte_buffer& out, const protocol::doc_key& k,
                               const protocol::packet_view& response) {
@@ -129,6 +133,9 @@ struct touch_request {
   result_type decode(const protocol::packet_view& response, std::uint16_t vbucket);
 };
 
+// What a durability_options block needs of the server: synchronous durability goes in a frame info.
+[[nodiscard]] protocol::feature_set durability_features(const durability_options& d) noexcept;
+
 enum class store_mode : std::uint8_t { upsert, insert, replace, append, prepend };
 
 // upsert / insert / replace take a document; append / prepend raw bytes (binary(...)), the
@@ -143,6 +150,7 @@ struct store_request {
   [[nodiscard]] std::error_code validate() const;
   [[nodiscard]] protocol::opcode opcode() const noexcept;
   [[nodiscard]] bool with_cas() const noexcept { return options.cas != 0; }
+  [[nodiscard]] protocol::feature_set required_features() const noexcept { return durability_features(options.durability); }
   void encode(protocol::byte_buffer& out, const protocol::doc_key& k) const;
   result_type decode(const protocol::packet_view& response, std::uint16_t vbucket);
 };
@@ -156,6 +164,7 @@ struct remove_request {
   [[nodiscard]] std::error_code validate() const;
   [[nodiscard]] protocol::opcode opcode() const noexcept { return protocol::opcode::del; }
   [[nodiscard]] bool with_cas() const noexcept { return options.cas != 0; }
+  [[nodiscard]] protocol::feature_set required_features() const noexcept { return durability_features(options.durability); }
   void encode(protocol::byte_buffer& out, const protocol::doc_key& k) const;
   result_type decode(const protocol::packet_view& response, std::uint16_t vbucket);
 };
@@ -172,6 +181,7 @@ struct counter_request {
   {
     return delta >= 0 ? protocol::opcode::increment : protocol::opcode::decrement;
   }
+  [[nodiscard]] protocol::feature_set required_features() const noexcept { return durability_features(options.durability); }
   void encode(protocol::byte_buffer& out, const protocol::doc_key& k) const;
   result_type decode(const protocol::packet_view& response, std::uint16_t vbucket);
 };
