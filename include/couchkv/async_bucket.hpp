@@ -71,7 +71,13 @@ public:
   using view_row_handler = std::function<bool(view_row&&)>;
 
   async_bucket() = default;
-  explicit async_bucket(std::shared_ptr<detail::bucket_impl> impl) : impl_(std::move(impl)) {}
+  // The first handle of an open bucket (cluster::open_bucket makes it). Copies share it; when the
+  // last copy is gone the bucket stops its background work, lets the operations in flight finish
+  // and then closes its connections (close() instead cancels them at once). Destroy the handles
+  // before the execution context, as any Asio I/O object; a context destroyed with operations
+  // still pending (its threads stopped) destroys their handlers uncalled (a future then reports
+  // broken_promise) rather than keeping them for ever.
+  explicit async_bucket(std::shared_ptr<detail::bucket_impl> impl);
 
   [[nodiscard]] const std::string& name() const;
   [[nodiscard]] asio::any_io_executor get_executor() const;
