@@ -213,6 +213,37 @@ std::optional<vbucket_placement> bucket_impl::placement_of(std::string_view key)
   return p;
 }
 
+std::optional<key_location> bucket_impl::locate(std::string_view key) const
+{
+  key_location out{.key = std::string(key)};
+  if (is_memcached()) {
+    if (ketama_.empty()) return std::nullopt;
+    const auto index = ketama_.node_for(key);
+    topology::node n;
+    n.hostname = static_nodes_[index].first;
+    out.master = node_endpoint{index, n.authority(static_nodes_[index].second)};
+    return out;
+  }
+  auto cfg = tracker_.current();
+  if (!cfg) return std::nullopt;
+  auto endpoint = [&](std::int64_t index) -> std::optional<node_endpoint> {
+    if (index < 0 || static_cast<std::size_t>(index) >= cfg->nodes.size()) return std::nullopt;
+    const auto i = static_cast<std::size_t>(index);
+    return node_endpoint{i, cfg->nodes[i].kv_authority(settings_.cs.tls())};
+  };
+  if (cfg->locator == topology::node_locator::ketama) {
+    if (ketama_.empty()) return std::nullopt;
+    out.master = endpoint(ketama_.node_for(key));
+    return out;
+  }
+  auto p = placement_of(key);
+  if (!p) return std::nullopt;
+  out.vbucket = p->vbucket;
+  out.master = endpoint(p->active);
+  for (int r : p->replicas) out.replicas.push_back(endpoint(r));
+  return out;
+}
+
 io::connection_settings bucket_impl::connection_settings_for(const std::string& host, std::uint16_t port) const
 {
   const auto& o = settings_.cs.options;

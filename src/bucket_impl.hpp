@@ -164,6 +164,8 @@ public:
   std::size_t next_http_index() { return http_rr_++; }
   // On the strand. nullopt for memcached buckets or before the first config.
   [[nodiscard]] std::optional<vbucket_placement> placement_of(std::string_view key) const;
+  // Where a key routes under the current config (on the strand); nullopt before the first config.
+  [[nodiscard]] std::optional<key_location> locate(std::string_view key) const;
   // The nodes that serve KV now (on the strand): config indexes, or memcached:// server indexes.
   [[nodiscard]] std::vector<std::size_t> kv_nodes() const;
   [[nodiscard]] bool has_config() const { return static_cast<bool>(tracker_.current()); }
