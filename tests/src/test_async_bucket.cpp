@@ -346,6 +346,26 @@ TEST(async_bucket, multi_operations_of_ten_thousand_keys_lose_nothing)
   EXPECT_EQ(removed.size(), 100u);
 }
 
+// Issue 18: get_replica(any) asks every replica and completes with the first answer; the others
+// still run after the operation (and its request, whose key they used) has completed. Each probe
+// keeps its own key: ASan runs this (many races, each ending before its slower probes).
+TEST(async_bucket, replica_probes_outlive_the_operation_they_answered)
+{
+  mock_fixture f(test::mock_options(3, 2));
+  std::vector<std::string> keys;
+  for (int i = 0; i < 50; ++i) keys.push_back("race::" + std::to_string(i) + std::string(40, 'x'));
+  for (const auto& k : keys) f.bucket.upsert(k, "{}", {.durability = {.replicate_to = 2}}).get();
+  for (int round = 0; round < 4; ++round) {
+    std::vector<std::future<get_result>> races;
+    for (auto k : keys) races.push_back(f.bucket.get_replica(std::move(k))); // the request owns its key
+    for (std::size_t i = 0; i < races.size(); ++i) {
+      auto r = races[i].get();
+      EXPECT_EQ(r.value, "{}") << keys[i];
+      EXPECT_TRUE(r.is_replica);
+    }
+  }
+}
+
 TEST(async_bucket, best_effort_retries_temporary_failures_and_timeouts_say_why)
 {
   mock_fixture f;
