@@ -108,14 +108,17 @@ void detail::poll_durability(const std::shared_ptr<op_base>& op, const std::stri
 }
 
 namespace {
-// What the user's handles share: its destruction is "the last handle is gone". The handles point
-// at the bucket through it (an aliasing shared_ptr), so the bucket's own references (operations,
-// timers) do not count as handles.
+// What the user's handles share: its destruction is "the last handle is gone", which closes the
+// bucket. The handles point at the bucket through it (an aliasing shared_ptr); operations hold
+// the bucket itself (detail::internal_ref), so they do not count as handles.
 struct user_handles {
+  user_handles() = default;
+  user_handles(const user_handles&) = delete;
+  user_handles& operator=(const user_handles&) = delete;
   std::shared_ptr<detail::bucket_impl> bucket;
   ~user_handles()
   {
-    if (bucket) bucket->detach();
+    if (bucket) bucket->close();
   }
 };
 } // namespace
@@ -123,7 +126,8 @@ struct user_handles {
 async_bucket::async_bucket(std::shared_ptr<detail::bucket_impl> impl)
 {
   if (!impl) return;
-  auto owner = std::make_shared<user_handles>(user_handles{std::move(impl)});
+  auto owner = std::make_shared<user_handles>(); // built in place: a copy's end would close it
+  owner->bucket = std::move(impl);
   auto* b = owner->bucket.get();
   impl_ = std::shared_ptr<detail::bucket_impl>(std::move(owner), b);
 }

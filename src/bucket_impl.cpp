@@ -107,6 +107,11 @@ void op_base::on_error(std::size_t, std::error_code ec)
   bucket->on_attempt_done(self, ec, nullptr);
 }
 
+std::shared_ptr<bucket_impl> internal_ref(const std::shared_ptr<bucket_impl>& handle) noexcept
+{
+  return handle ? handle->shared_from_this() : nullptr;
+}
+
 void submit(std::shared_ptr<op_base> op)
 {
   auto* b = op->bucket.get();
@@ -318,15 +323,6 @@ private:
   std::vector<std::weak_ptr<bucket_impl>> buckets_;
 };
 } // namespace
-
-void bucket_impl::detach()
-{
-  if (abandoned_.load(std::memory_order_acquire)) return;
-  asio::dispatch(strand_, [self = shared_from_this()] {
-    self->detached_ = true;
-    self->poll_timer_.cancel();
-  });
-}
 
 void bucket_impl::abandon() noexcept
 {
@@ -662,11 +658,11 @@ void bucket_impl::apply_config(std::string_view json, const std::string& origin)
 
 void bucket_impl::poll_config()
 {
-  if (closed_ || detached_ || is_memcached() || http_mode_) return;
+  if (closed_ || is_memcached() || http_mode_) return;
   auto interval = settings_.cs.options.config_poll_interval;
   poll_timer_.expires_after(interval);
   poll_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->closed_ || self->detached_) return;
+    if (ec || self->closed_) return;
     // Ask one node (rotating, so a dead one does not stall polling).
     if (!self->conns_.empty()) {
       auto it = self->conns_.begin();
@@ -1111,6 +1107,8 @@ void bucket_impl::finish(const std::shared_ptr<op>& o, std::error_code ec, const
 
 void bucket_impl::close()
 {
+  // After abandon() the execution context is going or gone: nothing may be posted to it.
+  if (abandoned_.load(std::memory_order_acquire)) return;
   asio::dispatch(strand_, [self = shared_from_this()] {
     self->closed_ = true;
     self->poll_timer_.cancel();

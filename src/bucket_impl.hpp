@@ -140,12 +140,9 @@ public:
   void on_attempt_done(const std::shared_ptr<op_base>& o, std::error_code ec, const protocol::packet_view* r);
   // Routes and runs a multi-key GET (see get_batch); its callbacks run on the strand.
   void execute_get_batch(std::shared_ptr<get_batch> batch);
+  // Immediate: no new operations (cancelled), pending ones fail, connections and polling end.
+  // Any thread; also what the last user handle's destruction does.
   void close();
-  // The last user handle (async_bucket) is gone: no new operations can come. Stops the config
-  // polling, whose timer is the only thing besides the operations that holds the bucket; the
-  // operations in flight finish, and with the last of them the bucket and its connections go.
-  // Any thread.
-  void detach();
   // The execution context is being destroyed (its threads stopped) with this bucket still alive:
   // drops the connections, breaking the operation -> bucket -> pool -> connection -> operation
   // cycle, so that every pending operation is destroyed with the context's handlers (its
@@ -257,7 +254,6 @@ private:
   asio::steady_timer stream_timer_;
   std::size_t stream_rr_{0};
   bool closed_{false};
-  bool detached_{false};            // on the strand: see detach()
   std::atomic<bool> abandoned_{false}; // see abandon(): the context is gone, nothing may be posted
   std::vector<node_problem> unreachable_;
 };

@@ -73,11 +73,13 @@ public:
 
   async_bucket() = default;
   // The first handle of an open bucket (cluster::open_bucket makes it). Copies share it; when the
-  // last copy is gone the bucket stops its background work, lets the operations in flight finish
-  // and then closes its connections (close() instead cancels them at once). Destroy the handles
-  // before the execution context, as any Asio I/O object; a context destroyed with operations
-  // still pending (its threads stopped) destroys their handlers uncalled (a future then reports
-  // broken_promise) rather than keeping them for ever.
+  // last copy is gone the bucket is closed, as an Asio I/O object is when destroyed: operations
+  // still pending complete with request_canceled (a mutation already written, with
+  // connection_closed: it may have been applied), and the connections and config polling end.
+  // Keep a handle for as long as its operations run. Destroy the handles before the execution
+  // context, as any Asio I/O object; a context destroyed with operations still pending (its
+  // threads stopped) destroys their handlers uncalled (a future then reports broken_promise)
+  // rather than keeping them for ever.
   explicit async_bucket(std::shared_ptr<detail::bucket_impl> impl);
 
   [[nodiscard]] const std::string& name() const;
@@ -102,7 +104,7 @@ public:
   auto execute(Request request, Token&& token = {})
   {
     return asio::async_initiate<Token, void(std::error_code, typename Request::result_type)>(
-        [impl = impl_](auto handler, Request r) { detail::start_request(impl, std::move(r), std::move(handler)); },
+        [impl = detail::internal_ref(impl_)](auto handler, Request r) { detail::start_request(impl, std::move(r), std::move(handler)); },
         token, std::move(request));
   }
 
@@ -114,7 +116,7 @@ public:
   {
     using signature = void(std::error_code, multi_result<typename Request::result_type>);
     return detail::initiate<signature>(std::forward<Token>(token), get_executor(),
-                                       [impl = impl_](auto done, std::vector<Request> rs) {
+                                       [impl = detail::internal_ref(impl_)](auto done, std::vector<Request> rs) {
                                          start_multi(impl, std::move(rs), std::move(done));
                                        },
                                        std::move(requests));
@@ -197,7 +199,7 @@ public:
   auto get_multi(std::vector<std::string> keys, get_options opts = {}, Token&& token = {})
   {
     return detail::initiate<multi_get_signature>(std::forward<Token>(token), get_executor(),
-                                                 [impl = impl_](auto done, std::vector<std::string> k, get_options o) {
+                                                 [impl = detail::internal_ref(impl_)](auto done, std::vector<std::string> k, get_options o) {
                                                    start_get_multi(impl, std::move(k), o, std::move(done));
                                                  },
                                                  std::move(keys), opts);
@@ -213,7 +215,7 @@ public:
   {
     return detail::initiate<multi_each_signature>(
         std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::string> k, get_each_callback cb, get_options o) {
+        [impl = detail::internal_ref(impl_)](auto done, std::vector<std::string> k, get_each_callback cb, get_options o) {
           start_get_multi_each(impl, std::move(k), std::move(cb), o, std::move(done));
         },
         std::move(keys), std::move(on_each), opts);
@@ -224,7 +226,7 @@ public:
   {
     return detail::initiate<multi_each_signature>(
         std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, borrowed_keys k, get_each_callback cb, get_options o) {
+        [impl = detail::internal_ref(impl_)](auto done, borrowed_keys k, get_each_callback cb, get_options o) {
           start_get_multi_each(impl, k, std::move(cb), o, std::move(done));
         },
         keys, std::move(on_each), opts);
@@ -311,7 +313,7 @@ public:
   auto observe(std::string key, common_options opts = {}, Token&& token = {})
   {
     return detail::initiate<observe_signature>(std::forward<Token>(token), get_executor(),
-                                               [impl = impl_](auto done, std::string k, common_options o) {
+                                               [impl = detail::internal_ref(impl_)](auto done, std::string k, common_options o) {
                                                  start_observe(impl, std::move(k), o, std::move(done));
                                                },
                                                std::move(key), opts);
@@ -321,7 +323,7 @@ public:
   {
     return detail::initiate<multi_observe_signature>(
         std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<std::string> k, common_options o) {
+        [impl = detail::internal_ref(impl_)](auto done, std::vector<std::string> k, common_options o) {
           start_observe_multi(impl, std::move(k), o, std::move(done));
         },
         std::move(keys), opts);
@@ -334,7 +336,7 @@ public:
   auto stats(std::string group = {}, common_options opts = {}, Token&& token = {})
   {
     return detail::initiate<stats_signature>(std::forward<Token>(token), get_executor(),
-                                             [impl = impl_](auto done, std::string g, common_options o) {
+                                             [impl = detail::internal_ref(impl_)](auto done, std::string g, common_options o) {
                                                start_stats(impl, std::move(g), o, std::move(done));
                                              },
                                              std::move(group), opts);
@@ -348,7 +350,7 @@ public:
   auto locate(std::string key, Token&& token = {})
   {
     return detail::initiate<locate_signature>(std::forward<Token>(token), get_executor(),
-                                              [impl = impl_](auto done, std::string k) {
+                                              [impl = detail::internal_ref(impl_)](auto done, std::string k) {
                                                 start_locate(impl, std::move(k), std::move(done));
                                               },
                                               std::move(key));
@@ -363,7 +365,7 @@ public:
   auto endure(mutation_result mutation, endure_options opts, Token&& token = {})
   {
     return detail::initiate<endure_signature>(std::forward<Token>(token), get_executor(),
-                                              [impl = impl_](auto done, mutation_result m, endure_options o) {
+                                              [impl = detail::internal_ref(impl_)](auto done, mutation_result m, endure_options o) {
                                                 start_endure(impl, std::move(m), o, std::move(done));
                                               },
                                               std::move(mutation), opts);
@@ -379,7 +381,7 @@ public:
   {
     return detail::initiate<multi_endure_signature>(
         std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, std::vector<mutation_result> m, endure_options o) {
+        [impl = detail::internal_ref(impl_)](auto done, std::vector<mutation_result> m, endure_options o) {
           start_endure_multi(impl, std::move(m), o, std::move(done));
         },
         std::move(mutations), opts);
@@ -393,7 +395,7 @@ public:
   auto query(view_query q, view_options opts = {}, Token&& token = {})
   {
     return detail::initiate<view_signature>(std::forward<Token>(token), get_executor(),
-                                            [impl = impl_](auto done, view_query vq, view_options o) {
+                                            [impl = detail::internal_ref(impl_)](auto done, view_query vq, view_options o) {
                                               start_query(impl, std::move(vq), o, std::move(done));
                                             },
                                             std::move(q), opts);
@@ -405,7 +407,7 @@ public:
   {
     return detail::initiate<view_stream_signature>(
         std::forward<Token>(token), get_executor(),
-        [impl = impl_](auto done, view_query vq, view_row_handler h, view_options o) {
+        [impl = detail::internal_ref(impl_)](auto done, view_query vq, view_row_handler h, view_options o) {
           start_query_stream(impl, std::move(vq), std::move(h), o, std::move(done));
         },
         std::move(q), std::move(on_row), opts);
@@ -416,7 +418,7 @@ public:
   auto get_design_document(std::string name, view_options opts = {}, Token&& token = {})
   {
     return detail::initiate<design_document_signature>(std::forward<Token>(token), get_executor(),
-                                                       [impl = impl_](auto done, std::string n, view_options o) {
+                                                       [impl = detail::internal_ref(impl_)](auto done, std::string n, view_options o) {
                                                          start_get_design_document(impl, std::move(n), o, std::move(done));
                                                        },
                                                        std::move(name), opts);
@@ -425,7 +427,7 @@ public:
   auto upsert_design_document(design_document doc, view_options opts = {}, Token&& token = {})
   {
     return detail::initiate<design_ack_signature>(std::forward<Token>(token), get_executor(),
-                                                  [impl = impl_](auto done, design_document d, view_options o) {
+                                                  [impl = detail::internal_ref(impl_)](auto done, design_document d, view_options o) {
                                                     start_upsert_design_document(impl, std::move(d), o, std::move(done));
                                                   },
                                                   std::move(doc), opts);
@@ -434,7 +436,7 @@ public:
   auto remove_design_document(std::string name, view_options opts = {}, Token&& token = {})
   {
     return detail::initiate<design_ack_signature>(std::forward<Token>(token), get_executor(),
-                                                  [impl = impl_](auto done, std::string n, view_options o) {
+                                                  [impl = detail::internal_ref(impl_)](auto done, std::string n, view_options o) {
                                                     start_remove_design_document(impl, std::move(n), o, std::move(done));
                                                   },
                                                   std::move(name), opts);
@@ -444,7 +446,7 @@ public:
   auto list_design_documents(view_options opts = {}, Token&& token = {})
   {
     return detail::initiate<design_documents_signature>(std::forward<Token>(token), get_executor(),
-                                                        [impl = impl_](auto done, view_options o) {
+                                                        [impl = detail::internal_ref(impl_)](auto done, view_options o) {
                                                           start_list_design_documents(impl, o, std::move(done));
                                                         },
                                                         opts);
@@ -454,7 +456,7 @@ public:
   auto publish_design_document(std::string name, view_options opts = {}, Token&& token = {})
   {
     return detail::initiate<design_ack_signature>(std::forward<Token>(token), get_executor(),
-                                                  [impl = impl_](auto done, std::string n, view_options o) {
+                                                  [impl = detail::internal_ref(impl_)](auto done, std::string n, view_options o) {
                                                     start_publish_design_document(impl, std::move(n), o, std::move(done));
                                                   },
                                                   std::move(name), opts);

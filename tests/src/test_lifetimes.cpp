@@ -57,31 +57,68 @@ bool eventually(Pred pred, std::chrono::milliseconds within = 3s)
 
 } // namespace
 
-// The last handle goes without close(): the operations already started finish normally, then the
-// bucket closes its connections. The config poll's timer used to keep the bucket, its connections
-// and its polling alive for as long as the io_context ran.
-TEST(lifetimes, dropping_the_last_handle_lets_operations_finish_then_closes_the_connections)
+// The last handle goes without close(): the bucket closes as an Asio object does when destroyed.
+// What is pending completes with request_canceled at once (not at its timeout), the connections
+// close and the config polling stops. The config poll's timer used to keep the bucket, its
+// connections and its polling alive for as long as the io_context ran (and run() never returned).
+TEST(lifetimes, dropping_the_last_handle_closes_the_bucket_and_cancels_what_is_pending)
 {
   mock::cluster m(mock_options(2));
   m.start();
   own_io t;
+  std::future<get_result> pending;
   {
-    cluster c(t.io->get_executor(), m.connection_string() + "?config_poll_interval=50ms", {"default", "password"});
+    cluster c(t.io->get_executor(), m.connection_string() + "?config_poll_interval=50ms&kv_timeout=20s",
+              {"default", "password"});
     auto b = c.open_bucket().get();
     b.upsert("k", "{}").get();
+    auto copy = b; // handles are shared: dropping one of two closes nothing
+    b = async_bucket{};
+    EXPECT_EQ(copy.get("k").get().value, "{}");
     ASSERT_GT(m.stats().kv_connections_open, 0u);
-    m.drop_next(0);
-    auto pending = b.get("k");
-    auto missing = b.get("missing");
-    b = async_bucket{}; // the last handle
-    EXPECT_EQ(pending.get().value, "{}");
-    EXPECT_EQ(failure_of([&] { missing.get(); }).ec, errc::document_not_found);
+    m.drop_next(1000000);
+    pending = copy.get("k");
+    std::this_thread::sleep_for(50ms); // written, and swallowed by the mock
+    copy = async_bucket{}; // the last handle
   }
+  ASSERT_EQ(pending.wait_for(2s), std::future_status::ready) << "it waited for its 20 s timeout";
+  EXPECT_EQ(failure_of([&] { pending.get(); }).ec, errc::request_canceled);
   EXPECT_TRUE(eventually([&] { return m.stats().kv_connections_open == 0; }))
       << m.stats().kv_connections_open << " KV connections still open";
   const auto requests = m.stats().requests;
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(m.stats().requests, requests) << "the bucket still polls for configs";
+  m.drop_next(0);
+}
+
+// An io_context with no work guard returns from run() once the last handle is gone: nothing of
+// the bucket keeps it busy.
+TEST(lifetimes, run_returns_once_the_last_handle_is_gone)
+{
+  mock::cluster m(mock_options(1));
+  m.start();
+  boost::asio::io_context io;
+  std::promise<void> returned;
+  std::optional<async_bucket> b;
+  {
+    cluster c(io.get_executor(), m.connection_string() + "?config_poll_interval=50ms", {"default", "password"});
+    c.open_bucket("", [&](std::error_code ec, async_bucket opened) {
+      ASSERT_FALSE(ec) << ec.message();
+      b = std::move(opened);
+      b->upsert("k", "{}", {}, [&](std::error_code uec, mutation_result) {
+        EXPECT_FALSE(uec);
+        b.reset(); // the last handle, from a completion
+      });
+    });
+  }
+  std::thread runner([&] {
+    io.run();
+    returned.set_value();
+  });
+  auto done = returned.get_future();
+  EXPECT_EQ(done.wait_for(5s), std::future_status::ready) << "run() did not return";
+  if (done.wait_for(0s) != std::future_status::ready) io.stop();
+  runner.join();
 }
 
 // The io_context is stopped and destroyed while an operation waits for an answer that never

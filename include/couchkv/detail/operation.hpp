@@ -84,6 +84,10 @@ protected:
   op_base(); // out of line, as the destructor: retry_timer is complete only in src/
 };
 
+// The bucket itself from a user's handle (async_bucket): what operations hold, so that they do
+// not count as handles (the last handle closes the bucket). Null for null.
+[[nodiscard]] std::shared_ptr<bucket_impl> internal_ref(const std::shared_ptr<bucket_impl>& handle) noexcept;
+
 // Runs an operation: its deadline from its timeout, routing, retries, on_done at the end.
 void submit(std::shared_ptr<op_base> op);
 // After a mutation succeeded: polls op.durability for it; op.on_durable at the end, on the strand.
