@@ -45,7 +45,9 @@ private:
 // What every request type provides. `validate` runs once, before anything is sent (a failure
 // completes the operation with that error); `encode` may run once per attempt; `decode` turns a
 // successful response (a view into the connection's buffer, valid during the call) into the
-// result, copying the value once, into it.
+// result, copying the value once, into it. The generic path has checked that response against
+// its opcode first (protocol/response_shape.hpp): decode reads the flags, counter value or
+// mutation token it needs without checking again.
 template <class R>
 concept kv_request = requires(R& r, const R& cr, protocol::byte_buffer& out, const protocol::doc_key& k,
                               const protocol::packet_view& response) {
