@@ -87,7 +87,8 @@ std::optional<errc> protocol_condition(protocol::client_errc e) noexcept
     case client_errc::connection_closed:
     case client_errc::connection_failed:
     case client_errc::not_connected:
-    case client_errc::handshake_failed: return errc::network_error;
+    case client_errc::handshake_failed:
+    case client_errc::kv_port_speaks_http: return errc::network_error;
     case client_errc::queue_full: return errc::temporary_failure;
     case client_errc::bucket_not_found: return errc::bucket_not_found;
   }
