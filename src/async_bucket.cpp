@@ -106,6 +106,19 @@ void detail::poll_durability(const std::shared_ptr<op_base>& op, const std::stri
 const std::string& async_bucket::name() const { return impl_->name(); }
 // An empty bucket has no strand: its operations complete (not_connected) on the system executor.
 asio::any_io_executor async_bucket::get_executor() const { return detail::executor_of(impl_.get()); }
+void async_bucket::set_retry_strategy(retry_strategy s)
+{
+  if (impl_) impl_->set_retry_strategy(s);
+}
+retry_strategy async_bucket::default_retry_strategy() const
+{
+  return impl_ ? impl_->default_retry_strategy() : retry_strategy::fail_fast;
+}
+const std::vector<node_problem>& async_bucket::unreachable_nodes() const
+{
+  static const std::vector<node_problem> none;
+  return impl_ ? impl_->unreachable_nodes() : none;
+}
 void async_bucket::close()
 {
   if (impl_) impl_->close();

@@ -20,6 +20,22 @@ namespace couchkv::detail {
 using protocol::status;
 
 namespace {
+// A node's answer to the handshake that waiting will not change: the credentials, the mechanism
+// or the bucket were refused.
+bool refuses_us(std::error_code ec) noexcept
+{
+  return ec == errc::authentication_failure || ec == protocol::client_errc::bucket_not_found ||
+         ec == protocol::client_errc::sasl_no_common_mechanism;
+}
+
+std::string hex16(std::uint16_t v)
+{
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s(4, '0');
+  for (int i = 3; i >= 0; --i, v >>= 4) s[static_cast<std::size_t>(i)] = digits[v & 0xf];
+  return s;
+}
+
 // An operation whose end is a request_done (execute(spec, done)'s callers: the composite operations).
 class fn_op final : public op_base {
 public:
@@ -63,6 +79,11 @@ error_context op_base::context(const protocol::packet_view* p) const
     ctx.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   }
   ctx.server_message = failure_detail;
+  if (p == nullptr && last_status != 0) {
+    // Retried until the deadline: the status the server kept sending.
+    ctx.status = last_status;
+    if (ctx.server_message.empty() && bucket) ctx.server_message = bucket->error_map_text(static_cast<status>(last_status));
+  }
   if (p != nullptr) {
     ctx.status = static_cast<std::uint16_t>(p->status());
     if (p->status() != status::success) {
@@ -109,6 +130,7 @@ std::string bucket_impl::error_map_text(protocol::status st) const
 bucket_impl::bucket_impl(asio::any_io_executor ex, bucket_settings settings)
     : strand_(settings.single_threaded ? ex : asio::any_io_executor(asio::make_strand(ex))),
       settings_(std::move(settings)),
+      retry_strategy_(settings_.cs.options.retry_best_effort ? retry_strategy::best_effort : retry_strategy::fail_fast),
       poll_timer_(strand_),
       stream_timer_(strand_)
 {
@@ -257,8 +279,7 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
     if (ec) {
       auto detail = host + ":" + std::to_string(port) + ": " + c->last_error_detail();
       // Credentials and bucket errors are the same on every node: do not try the others.
-      if (ec == errc::authentication_failure || ec == protocol::client_errc::bucket_not_found ||
-          ec == protocol::client_errc::sasl_no_common_mechanism) {
+      if (refuses_us(ec)) {
         (*done)(ec, detail);
         return;
       }
@@ -271,11 +292,7 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
     // The bootstrap connection only fetches what every node shares (config, error map); the
     // node pools carry the operations.
     c->close_gracefully();
-    if (self->is_memcached()) {
-      self->connect_node(identity, host, port);
-      (*done)({}, {});
-      return;
-    }
+    if (self->is_memcached()) return self->connect_data_nodes(done);
     const auto& boot = c->bootstrap();
     self->error_map_ = boot.error_map;
     if (!boot.config_json) {
@@ -290,16 +307,8 @@ void bucket_impl::try_bootstrap(std::size_t index, std::shared_ptr<std::function
     }
     auto cfg = self->tracker_.current();
     if (cfg->locator == topology::node_locator::ketama) self->ketama_ = topology::ketama_router(*cfg);
-    // Connect to every data node now, so the first operations do not wait.
-    for (auto i : cfg->data_nodes()) {
-      const auto& nd = cfg->nodes[i];
-      auto nid = topology::node_identity(nd);
-      if (!self->conns_.count(nid)) {
-        self->connect_node(nid, nd.hostname, self->settings_.cs.tls() ? nd.tls.kv : nd.plain.kv);
-      }
-    }
     self->poll_config();
-    (*done)({}, {});
+    self->connect_data_nodes(done);
   }));
 }
 
@@ -341,13 +350,74 @@ void bucket_impl::try_http_bootstrap(std::size_t index,
         self->http_origin_ = {ep.host, ep.port};
         auto cfg = self->tracker_.current();
         if (cfg->locator == topology::node_locator::ketama) self->ketama_ = topology::ketama_router(*cfg);
-        for (auto i : cfg->data_nodes()) {
-          const auto& nd = cfg->nodes[i];
-          self->connect_node(topology::node_identity(nd), nd.hostname, self->settings_.cs.tls() ? nd.tls.kv : nd.plain.kv);
-        }
         self->start_config_stream();
-        (*done)({}, {});
+        self->connect_data_nodes(done);
       }));
+}
+
+// Open means ready: a pool per data node (every node of the config, or every memcached:// server),
+// and `done` once each has a connection up or has failed its first attempts (bounded by the
+// connect timeout). Nodes that failed are reported (unreachable_nodes); if none came up, the open
+// fails with the reason, a refusal (credentials, bucket) first.
+void bucket_impl::connect_data_nodes(std::shared_ptr<std::function<void(std::error_code, std::string)>> done)
+{
+  struct node_ref {
+    std::string identity, host;
+    std::uint16_t port;
+  };
+  std::vector<node_ref> nodes;
+  if (is_memcached()) {
+    for (const auto& [host, port] : static_nodes_) {
+      topology::node n;
+      n.hostname = host;
+      nodes.push_back({n.authority(port), host, port});
+    }
+  } else if (const auto& cfg = tracker_.current()) {
+    for (auto i : cfg->data_nodes()) {
+      const auto& nd = cfg->nodes[i];
+      nodes.push_back({topology::node_identity(nd), nd.hostname, settings_.cs.tls() ? nd.tls.kv : nd.plain.kv});
+    }
+  }
+  struct waiting {
+    std::shared_ptr<std::function<void(std::error_code, std::string)>> done;
+    std::size_t nodes{0};
+    std::size_t left{0};
+    std::vector<node_problem> problems;
+  };
+  auto w = std::make_shared<waiting>();
+  w->done = std::move(done);
+  w->nodes = w->left = nodes.size();
+  auto finished_one = [w, self = shared_from_this()] {
+    if (--w->left != 0) return;
+    if (w->problems.size() < w->nodes || w->nodes == 0) {
+      self->unreachable_ = std::move(w->problems);
+      return (*w->done)({}, {});
+    }
+    // Nobody accepted us. A refusal says more than a refused connection: report it first.
+    auto first = std::find_if(w->problems.begin(), w->problems.end(), [](const node_problem& p) { return refuses_us(p.ec); });
+    if (first == w->problems.end()) first = w->problems.begin();
+    std::string detail = "no data node could be used:";
+    for (const auto& p : w->problems) detail += " " + p.endpoint + ": " + p.detail + ";";
+    detail.pop_back();
+    (*w->done)(first->ec, std::move(detail));
+  };
+  if (nodes.empty()) return (*w->done)({}, {});
+  for (const auto& n : nodes) {
+    auto pool = connect_node(n.identity, n.host, n.port, false);
+    if (!pool) {
+      if (n.port == 0) w->problems.push_back({n.identity, make_error_code(protocol::client_errc::connection_failed),
+                                              "the config gives it no KV port"});
+      finished_one();
+      continue;
+    }
+    pool->async_start(asio::bind_executor(strand_, [pool, id = n.identity, w, finished_one](std::error_code ec) {
+      if (ec) {
+        const auto& f = pool->last_connect_failure();
+        w->problems.push_back({id, f ? f->ec : ec, f ? f->detail : ec.message()});
+      }
+      finished_one();
+    }));
+  }
 }
 
 void bucket_impl::start_config_stream()
@@ -400,6 +470,12 @@ void bucket_impl::watch(const std::shared_ptr<io::node_pool>& p, const std::stri
     if (!self) return;
     if (auto it = self->conns_.find(identity); it != self->conns_.end()) wake(it->second);
   });
+  // A node that refuses us: what waits for it fails now (not_sent sees why) instead of at its deadline.
+  p->on_connect_error([weak, identity](std::error_code ec, const std::string&) {
+    auto self = weak.lock();
+    if (!self || !refuses_us(ec)) return;
+    if (auto it = self->conns_.find(identity); it != self->conns_.end()) wake(it->second);
+  });
   auto host = p->settings().connection.host;
   p->on_server_request([weak, host](const protocol::packet_view& pk) {
     auto self = weak.lock();
@@ -414,10 +490,11 @@ void bucket_impl::watch(const std::shared_ptr<io::node_pool>& p, const std::stri
   });
 }
 
-void bucket_impl::connect_node(const std::string& identity, const std::string& host, std::uint16_t port)
+std::shared_ptr<io::node_pool> bucket_impl::connect_node(const std::string& identity, const std::string& host,
+                                                         std::uint16_t port, bool start)
 {
   auto& nc = conns_[identity];
-  if (nc.pool || closed_ || port == 0) return;
+  if (nc.pool || closed_ || port == 0) return nullptr;
   io::pool_settings ps;
   ps.connection = connection_settings_for(host, port);
   ps.size = std::max<std::uint32_t>(1, settings_.cs.options.kv_pool_size);
@@ -426,7 +503,8 @@ void bucket_impl::connect_node(const std::string& identity, const std::string& h
   ps.wait_for_connection = false;
   nc.pool = io::node_pool::create(strand_, std::move(ps));
   watch(nc.pool, identity);
-  nc.pool->async_start(asio::detached);
+  if (start) nc.pool->async_start(asio::detached);
+  return nc.pool;
 }
 
 io::node_pool* bucket_impl::connection_for(std::size_t node_index, std::string& endpoint,
@@ -584,20 +662,29 @@ void bucket_impl::attempt(std::shared_ptr<op> o)
     if (replica > cfg->num_replicas()) return finish(o, protocol::client_errc::invalid_argument, nullptr);
     int n = topology::node_for_vbucket(*cfg->vbmap, vb, replica);
     if (n < 0) {
-      auto d = decide_retry(o->opcode, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining());
+      auto d = decide_retry(o->opcode, {attempt_failure::not_sent, status::success, nullptr}, o->attempts, remaining());
       return retry(o, d, o->where == target::replica ? make_error_code(couchkv::client_errc::no_node_for_vbucket) : std::error_code{});
     }
     node = static_cast<std::size_t>(n);
   }
   auto* conn = connection_for(node, o->endpoint, cfg);
   if (!conn) {
-    auto d = decide_retry(o->opcode, {attempt_failure::not_sent, status::success, false}, o->attempts, remaining());
+    auto d = decide_retry(o->opcode, {attempt_failure::not_sent, status::success, nullptr}, o->attempts, remaining());
     return retry(o, d, {});
   }
   o->vbucket = vb;
   // No connection up (the pool would refuse it): wait for one without building the packet and
   // taking the round trip through the pool's refusal.
   if (!conn->has_open_connection()) return not_sent(o, true);
+  if (!o->needs.empty()) {
+    // A request the server did not agree to in HELLO would be dropped with the connection, and
+    // with it everything else in flight there: refused here, nothing written.
+    if (auto missing = o->needs.first_missing_from(conn->features())) {
+      o->failure_detail = o->endpoint + " did not grant " + std::string(protocol::to_string(*missing)) +
+                          " (HELLO 0x" + hex16(static_cast<std::uint16_t>(*missing)) + "), which this request needs";
+      return finish(o, make_error_code(couchkv::client_errc::feature_not_available), nullptr);
+    }
+  }
   send_buf_.clear();
   o->encode(send_buf_, {.key = o->key, .vbucket = vb});
   // The operation is the connection's sink: it holds itself until told (op_base::on_response).
@@ -616,7 +703,7 @@ void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code 
     return not_sent(o, ec == protocol::client_errc::not_connected);
   }
   if (ec == protocol::client_errc::connection_closed) {
-    auto d = decide_retry(o->opcode, {attempt_failure::connection_lost, status::success, false}, o->attempts, left());
+    auto d = decide_retry(o->opcode, {attempt_failure::connection_lost, status::success, nullptr}, o->attempts, left());
     if (!d.retry && protocol::is_mutation(o->opcode)) {
       // It may have been applied: report that, not a retry.
       o->last_reason = retry_reason::connection_lost;
@@ -633,20 +720,20 @@ void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code 
     return finish(o, protocol::client_errc::malformed_response, r);
   }
   auto st = r->status();
+  if (st == status::success) return finish(o, {}, r);
   if (st == status::not_my_vbucket) {
     if (!r->value.empty()) apply_config(protocol::as_string_view(r->value), o->endpoint.substr(0, o->endpoint.rfind(':')));
   }
-  bool map_says_retry = false;
-  if (st != status::success) {
-    if (const auto& em = error_map_) {
-      if (const auto* info = em->find(static_cast<std::uint16_t>(st))) map_says_retry = info->retryable();
-    }
+  const protocol::error_info* entry = error_map_ ? error_map_->find(static_cast<std::uint16_t>(st)) : nullptr;
+  const retry_policy policy{o->retry.value_or(retry_strategy_.load(std::memory_order_relaxed)),
+                            o->retry == retry_strategy::best_effort};
+  const auto elapsed = o->started == io::clock::time_point{} ? std::chrono::milliseconds{0}
+                       : std::chrono::duration_cast<std::chrono::milliseconds>(io::clock::now() - o->started);
+  auto d = decide_retry(o->opcode, {attempt_failure::status, st, entry}, o->attempts, left(), policy, elapsed);
+  if (d.reason != retry_reason::none) {
+    o->last_status = static_cast<std::uint16_t>(st);
+    return retry(o, d, {});
   }
-  auto d = st == status::success
-               ? retry_decision{}
-               : decide_retry(o->opcode, {attempt_failure::status, st, map_says_retry && st != status::locked},
-                              o->attempts, left());
-  if (d.reason != retry_reason::none) return retry(o, d, {});
   finish(o, {}, r);
 }
 
@@ -870,8 +957,17 @@ void bucket_impl::run_get_batch(const std::shared_ptr<get_batch>& b)
 void bucket_impl::not_sent(const std::shared_ptr<op>& o, bool not_connected)
 {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(o->deadline - io::clock::now());
-  auto d = decide_retry(o->opcode, {attempt_failure::not_sent, status::success, false}, o->attempts, left);
-  auto it = not_connected && d.retry ? conns_.find(o->endpoint) : conns_.end();
+  auto d = decide_retry(o->opcode, {attempt_failure::not_sent, status::success, nullptr}, o->attempts, left);
+  auto it = not_connected ? conns_.find(o->endpoint) : conns_.end();
+  if (it != conns_.end() && it->second.pool && !it->second.pool->has_open_connection()) {
+    // A node that refuses the credentials (or the bucket) will not come up by waiting: say so now,
+    // with what its SASL said, rather than time out.
+    if (const auto& f = it->second.pool->last_connect_failure(); f && refuses_us(f->ec)) {
+      o->failure_detail = o->endpoint + ": " + f->detail;
+      return finish(o, f->ec, nullptr);
+    }
+  }
+  if (!d.retry) it = conns_.end();
   if (it == conns_.end() || !it->second.pool) return retry(o, d, {});
   // The pool has no connection yet (or lost it). If one came up since (its wake-up ran before
   // this completion), go now. Otherwise wait until one comes up, the config changes or the

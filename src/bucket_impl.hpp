@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -119,6 +120,9 @@ public:
   [[nodiscard]] const std::string& name() const noexcept { return settings_.bucket; }
   [[nodiscard]] std::chrono::milliseconds kv_timeout() const noexcept { return settings_.cs.options.kv_timeout; }
   [[nodiscard]] bool is_memcached() const noexcept { return settings_.cs.scheme == topology::scheme::memcached; }
+  // The strategy of operations that do not choose their own (retry_strategy). Any thread.
+  void set_retry_strategy(retry_strategy s) noexcept { retry_strategy_.store(s, std::memory_order_relaxed); }
+  [[nodiscard]] retry_strategy default_retry_strategy() const noexcept { return retry_strategy_.load(std::memory_order_relaxed); }
 
   // Bootstrap: first reachable endpoint, then the config; completes on the strand.
   void open(std::function<void(std::error_code, std::string)> done);
@@ -160,6 +164,8 @@ public:
   }
   // The error map's words for a status ("KEY_ENOENT: Not Found"), empty when it has none.
   [[nodiscard]] std::string error_map_text(protocol::status st) const;
+  // The data nodes open() could not connect to (set before open completes, never changed after).
+  [[nodiscard]] const std::vector<node_problem>& unreachable_nodes() const noexcept { return unreachable_; }
 
 private:
   using op = op_base;
@@ -200,7 +206,11 @@ private:
   io::node_pool* connection_for(std::size_t node_index, std::string& endpoint,
                                 const std::shared_ptr<const topology::bucket_config>& cfg);
   io::node_pool* resolve_connection(std::size_t node_index, std::string& endpoint);
-  void connect_node(const std::string& identity, const std::string& host, std::uint16_t port);
+  // A pool for a node not connected yet (null: it has one, the bucket is closed or no port); started
+  // unless `start` is false (the caller starts it, to learn how its first attempts went).
+  std::shared_ptr<io::node_pool> connect_node(const std::string& identity, const std::string& host, std::uint16_t port,
+                                              bool start = true);
+  void connect_data_nodes(std::shared_ptr<std::function<void(std::error_code, std::string)>> done);
   void watch(const std::shared_ptr<io::node_pool>& p, const std::string& identity);
   void poll_config();
   io::connection_settings connection_settings_for(const std::string& host, std::uint16_t port) const;
@@ -209,6 +219,7 @@ private:
   // once: converting a typed strand to any_io_executor per call would allocate every time.
   asio::any_io_executor strand_;
   bucket_settings settings_;
+  std::atomic<retry_strategy> retry_strategy_;
   topology::config_tracker tracker_;
   topology::ketama_router ketama_;
   std::vector<std::pair<std::string, std::uint16_t>> static_nodes_; // memcached://
@@ -233,6 +244,7 @@ private:
   asio::steady_timer stream_timer_;
   std::size_t stream_rr_{0};
   bool closed_{false};
+  std::vector<node_problem> unreachable_;
 };
 
 } // namespace couchkv::detail

@@ -84,6 +84,12 @@ mutation_result to_mutation_result(std::string&& key, const protocol::packet_vie
 
 } // namespace
 
+protocol::feature_set durability_features(const durability_options& d) noexcept
+{
+  if (!sync_durability(d)) return {};
+  return {protocol::hello_feature::alt_request_support, protocol::hello_feature::sync_replication};
+}
+
 // ---- get ------------------------------------------------------------------------------------------
 
 std::error_code get_request::validate() const { return validate_key(key); }

@@ -77,6 +77,18 @@ public:
   [[nodiscard]] asio::any_io_executor get_executor() const;
   [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(impl_); }
 
+  // The retry strategy of operations that do not set their own `retry` option (see
+  // retry_strategy in options.hpp; the connection string's retry_strategy= sets it first).
+  // Any thread; operations started after it returns use it.
+  void set_retry_strategy(retry_strategy s);
+  [[nodiscard]] retry_strategy default_retry_strategy() const;
+  // The data nodes open_bucket could not connect to (a node down, a node that refused the
+  // credentials, ...). open_bucket completes when every data node has a connection up or has
+  // failed its first attempts; it fails when none came up, and otherwise opens with the rest and
+  // lists the others here. Operations for their vBuckets wait for them (or fail at once with
+  // authentication_failure when the node refused the credentials).
+  [[nodiscard]] const std::vector<node_problem>& unreachable_nodes() const;
+
   // Runs one request (operations.hpp): routing, deadline, retries, durability follow-up. Every
   // single-key operation below is this with its request type.
   template <kv_request Request, class Token = use_future_t>

@@ -13,6 +13,7 @@
 #include <couchkv/results.hpp>
 #include <couchkv/transcoder.hpp>
 
+#include <couchkv/protocol/hello.hpp>
 #include <couchkv/protocol/opcode.hpp>
 #include <couchkv/protocol/packet.hpp>
 #include <couchkv/protocol/request.hpp>
@@ -47,7 +48,10 @@ private:
 // successful response (a view into the connection's buffer, valid during the call) into the
 // result, copying the value once, into it. The generic path has checked that response against
 // its opcode first (protocol/response_shape.hpp): decode reads the flags, counter value or
-// mutation token it needs without checking again.
+// mutation token it needs without checking again. A request that needs HELLO features (frame
+// infos, synchronous durability, collections...) also says which: `required_features()`
+// returning a protocol::feature_set. It is refused with feature_not_available, nothing written,
+// on a connection whose server did not grant them all.
 template <class R>
 concept kv_request = requires(R& r, const R& cr, protocol::byte_buffer& out, const protocol::doc_key& k,
                               const protocol::packet_view& response) {
@@ -131,6 +135,9 @@ struct touch_request {
   result_type decode(const protocol::packet_view& response, std::uint16_t vbucket);
 };
 
+// What a durability_options block needs of the server: synchronous durability goes in a frame info.
+[[nodiscard]] protocol::feature_set durability_features(const durability_options& d) noexcept;
+
 enum class store_mode : std::uint8_t { upsert, insert, replace, append, prepend };
 
 // upsert / insert / replace take a document; append / prepend raw bytes (binary(...)), the
@@ -145,6 +152,7 @@ struct store_request {
   [[nodiscard]] std::error_code validate() const;
   [[nodiscard]] protocol::opcode opcode() const noexcept;
   [[nodiscard]] bool with_cas() const noexcept { return options.cas != 0; }
+  [[nodiscard]] protocol::feature_set required_features() const noexcept { return durability_features(options.durability); }
   void encode(protocol::byte_buffer& out, const protocol::doc_key& k) const;
   result_type decode(const protocol::packet_view& response, std::uint16_t vbucket);
 };
@@ -158,6 +166,7 @@ struct remove_request {
   [[nodiscard]] std::error_code validate() const;
   [[nodiscard]] protocol::opcode opcode() const noexcept { return protocol::opcode::del; }
   [[nodiscard]] bool with_cas() const noexcept { return options.cas != 0; }
+  [[nodiscard]] protocol::feature_set required_features() const noexcept { return durability_features(options.durability); }
   void encode(protocol::byte_buffer& out, const protocol::doc_key& k) const;
   result_type decode(const protocol::packet_view& response, std::uint16_t vbucket);
 };
@@ -174,6 +183,7 @@ struct counter_request {
   {
     return delta >= 0 ? protocol::opcode::increment : protocol::opcode::decrement;
   }
+  [[nodiscard]] protocol::feature_set required_features() const noexcept { return durability_features(options.durability); }
   void encode(protocol::byte_buffer& out, const protocol::doc_key& k) const;
   result_type decode(const protocol::packet_view& response, std::uint16_t vbucket);
 };

@@ -79,25 +79,43 @@ struct durability_options {
   [[nodiscard]] bool polled() const noexcept { return persist_to != 0 || replicate_to != 0; }
 };
 
+// What an operation does with a server's answer that says "not now" (TMPFAIL, EBUSY, a
+// synchronous write in progress, a status the server's error map calls retryable):
+//  - fail_fast (the default, as the Python SDK 2.x): fail at once with that status's error
+//    (temporary_failure, ...); the error context names the status the server sent.
+//  - best_effort (as the SDK 3 family): retry until the operation's deadline, at the error map's
+//    intervals where it gives them, else with a doubling backoff; a timeout then names the last
+//    status and retry reason.
+// Either way NOT_MY_VBUCKET is re-routed, a request that never left the client waits for its
+// connection, and an error-map entry marked auto-retry is retried on the server's schedule (within
+// its max-duration). LOCKED (0x09) is document_locked at once unless the operation itself asks for
+// best_effort (a bucket-wide best_effort does not retry locks). Per bucket: the connection
+// string's retry_strategy= or async_bucket::set_retry_strategy; per operation: the `retry` option.
+enum class retry_strategy : std::uint8_t { fail_fast, best_effort };
+
 // Timeouts (the `timeout` fields): unset or 0 = the cluster's kv_timeout. A negative timeout fails
 // the operation with invalid_argument (nothing is sent); a huge one (milliseconds::max()) means
 // "no deadline" rather than overflowing the clock.
 struct common_options {
   std::optional<std::chrono::milliseconds> timeout{}; // default: the cluster's kv_timeout
+  std::optional<retry_strategy> retry{}; // default: the bucket's (see retry_strategy)
 };
 
 struct get_options {
   std::optional<std::chrono::milliseconds> timeout{};
+  std::optional<retry_strategy> retry{}; // default: the bucket's (see retry_strategy)
 };
 
 struct get_and_touch_options {
   expiry_time expiry{};
   std::optional<std::chrono::milliseconds> timeout{};
+  std::optional<retry_strategy> retry{}; // default: the bucket's (see retry_strategy)
 };
 
 struct get_and_lock_options {
   std::chrono::seconds lock_time{15}; // 0 = server default; negative or >= 2^32 s: invalid_argument
   std::optional<std::chrono::milliseconds> timeout{};
+  std::optional<retry_strategy> retry{}; // default: the bucket's (see retry_strategy)
 };
 
 struct mutation_options {
@@ -106,12 +124,14 @@ struct mutation_options {
   std::optional<std::uint32_t> flags{}; // override the transcoder's flags (rarely right)
   durability_options durability{};
   std::optional<std::chrono::milliseconds> timeout{};
+  std::optional<retry_strategy> retry{}; // default: the bucket's (see retry_strategy)
 };
 
 struct remove_options {
   std::uint64_t cas{0};
   durability_options durability{};
   std::optional<std::chrono::milliseconds> timeout{};
+  std::optional<retry_strategy> retry{}; // default: the bucket's (see retry_strategy)
 };
 
 struct counter_options {
@@ -120,10 +140,12 @@ struct counter_options {
   expiry_time expiry{};
   durability_options durability{};
   std::optional<std::chrono::milliseconds> timeout{};
+  std::optional<retry_strategy> retry{}; // default: the bucket's (see retry_strategy)
 };
 
 struct touch_options {
   std::optional<std::chrono::milliseconds> timeout{};
+  std::optional<retry_strategy> retry{}; // default: the bucket's (see retry_strategy)
 };
 
 enum class replica_mode : std::uint8_t { any, all, index };
@@ -131,6 +153,7 @@ struct replica_options {
   replica_mode mode{replica_mode::any};
   std::uint16_t index{0}; // with replica_mode::index: 0 = first replica
   std::optional<std::chrono::milliseconds> timeout{};
+  std::optional<retry_strategy> retry{}; // default: the bucket's (see retry_strategy)
 };
 
 // endure(): wait until a mutation (identified by its mutation_result: token, else CAS) is

@@ -52,6 +52,14 @@ private:
   error_context context_;
 };
 
+// A data node open_bucket could not use (async_bucket::unreachable_nodes): "host:port", the error
+// (authentication_failure, connection_failed, timeout...) and what the node or the connection said.
+struct node_problem {
+  std::string endpoint;
+  std::error_code ec;
+  std::string detail;
+};
+
 struct get_result {
   std::string key;
   std::string value;

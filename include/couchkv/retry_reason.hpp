@@ -16,6 +16,7 @@ enum class retry_reason : std::uint8_t {
   connection_lost,         // the connection closed before the request was written / answered
   node_not_available,      // no connection to the node owning the vBucket yet
   no_config,               // no cluster map yet (bootstrap still running)
+  document_locked,         // LOCKED, retried because the operation asked for best_effort
 };
 
 [[nodiscard]] std::string_view to_string(retry_reason r) noexcept;

@@ -130,6 +130,9 @@ struct node_pool::impl {
   std::function<void(const protocol::packet_view&)> server_request_cb;
   std::function<void(std::error_code)> close_cb;
   std::function<void()> open_cb;
+  std::function<void(std::error_code, const std::string&)> connect_error_cb;
+  protocol::feature_set features;                 // of the connection that opened last
+  std::optional<connect_failure> last_failure;   // of the last attempt, when it failed
 
   std::atomic<std::size_t> open_count{0};
   std::atomic<std::size_t> waiting_count{0};
@@ -228,6 +231,20 @@ void node_pool::on_open(std::function<void()> cb)
   });
 }
 
+void node_pool::on_connect_error(std::function<void(std::error_code, const std::string&)> cb)
+{
+  asio::dispatch(ex_, [self = shared_from_this(), cb = std::move(cb)]() mutable {
+    self->impl_->connect_error_cb = std::move(cb);
+  });
+}
+
+const protocol::feature_set& node_pool::features() const noexcept { return impl_->features; }
+
+const std::optional<node_pool::connect_failure>& node_pool::last_connect_failure() const noexcept
+{
+  return impl_->last_failure;
+}
+
 bool node_pool::has_open_connection() const noexcept
 {
   return impl_->open_count.load(std::memory_order_relaxed) != 0;
@@ -272,13 +289,17 @@ void node_pool::impl::connected(const std::shared_ptr<node_pool>& self, std::siz
   if (ec) {
     connect_failures.fetch_add(1, std::memory_order_relaxed);
     ++s.failures;
+    last_failure = connect_failure{ec, s.conn->last_error_detail()};
     if (!s.tried) {
       s.tried = true;
       if (++first_attempts_failed == slots.size()) complete_start(ec); // nobody came up
     }
     schedule_reconnect(self, i);
+    if (connect_error_cb) connect_error_cb(ec, last_failure->detail); // last: it may close the pool
     return;
   }
+  features = s.conn->bootstrap().features;
+  last_failure.reset();
   s.tried = true;
   s.st = slot::state::open;
   s.failures = 0;

@@ -1,6 +1,22 @@
 // Runs the official Couchbase Node.js SDK against couchkv-mock and asserts every result.
 const assert = require('assert');
+const http = require('http');
 const couchbase = require('couchbase');
+
+// POST /mock/<control>?<query> on a management port (admin credentials), as a test harness would.
+function control(mgmt, what, query) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: mgmt, method: 'POST', path: `/mock/${what}?${query}`,
+                               auth: 'Administrator:password' }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${what}: ${res.statusCode} ${body}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function expectError(promise, cls, what) {
   try {
@@ -15,7 +31,8 @@ async function expectError(promise, cls, what) {
 
 (async () => {
   const connstr = process.argv[2];
-  const caFile = process.argv[3]; // couchbases://: the certificate the mock was started with
+  const caFile = process.argv[3] || undefined; // couchbases://: the certificate the mock was started with
+  const mgmt = process.env.MOCK_MGMT_PORT ? Number(process.env.MOCK_MGMT_PORT) : 0; // fault controls
   const cluster = await couchbase.connect(connstr, {
     username: 'default',
     password: 'password',
@@ -63,6 +80,37 @@ async function expectError(promise, cls, what) {
   const durable = await coll.upsert('node::durable', { d: 1 }, { durabilityPersistTo: 1, durabilityReplicateTo: 1 });
   assert(durable.cas);
   ok('upsert with persistTo=1 replicateTo=1');
+
+  const syncDurable = await coll.upsert('node::durable', { d: 2 }, { durabilityLevel: couchbase.DurabilityLevel.Majority });
+  assert(syncDurable.cas);
+  ok('upsert with durabilityLevel=majority (HELLO granted synchronous replication)');
+
+  if (mgmt) {
+    // A server before 7.0: a second lock of a locked document is TMPFAIL, not LOCKED.
+    await control(mgmt, 'tmpfail_on_locked', 'on=1');
+    const l1 = await coll.getAndLock('node::durable', 10);
+    await expectError(coll.getAndLock('node::durable', 10, { timeout: 500 }), Error, 'getAndLock of a locked document (pre-7.0)');
+    await coll.unlock('node::durable', l1.cas);
+    await control(mgmt, 'tmpfail_on_locked', 'on=0');
+    ok('getAndLock / unlock against a pre-7.0 server');
+
+    // KV authentication refused on every node while HTTP still accepts: operations fail, and the
+    // SDK recovers once the nodes accept it again.
+    for (const node of [0, 1, 2]) await control(mgmt, 'reject_kv_auth', `node=${node}&reject=1`);
+    for (const node of [0, 1, 2]) await control(mgmt, 'kill_connections', `node=${node}`);
+    await expectError(coll.get('node::durable', { timeout: 1000 }), Error, 'get while KV SASL refuses the credentials');
+    for (const node of [0, 1, 2]) await control(mgmt, 'reject_kv_auth', `node=${node}&reject=0`);
+    let back = null;
+    for (let i = 0; i < 60 && !back; ++i) {
+      try {
+        back = await coll.get('node::durable', { timeout: 1000 });
+      } catch (e) {
+        await sleep(250);
+      }
+    }
+    assert(back, 'the SDK did not recover after KV authentication was accepted again');
+    ok('recovered after KV authentication was accepted again');
+  }
 
   await coll.remove('node::1');
   await expectError(coll.get('node::1'), couchbase.DocumentNotFoundError, 'get after remove');

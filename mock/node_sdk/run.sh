@@ -34,4 +34,6 @@ else
   connstr=$(head -1 "$out")
 fi
 [ -n "$connstr" ] || { echo "couchkv-mock did not start:"; cat "$out"; exit 1; }
-timeout 120 node "$work/check.js" "$connstr" $ca
+for _ in $(seq 50); do grep -q '^mgmt ports: ' "$out" && break; sleep 0.1; done
+mgmt=$(sed -n 's/^mgmt ports: \([0-9]*\).*/\1/p' "$out")
+MOCK_MGMT_PORT=$mgmt timeout 120 node "$work/check.js" "$connstr" $ca

@@ -576,6 +576,14 @@ void cluster::advance_clock(std::chrono::seconds by)
   impl_->run_sync([&] { impl_->clock_offset += by.count(); });
 }
 
+void cluster::reject_kv_auth(std::uint32_t node, bool reject)
+{
+  impl_->run_sync([&] {
+    if (node >= impl_->nodes.size()) throw std::out_of_range("no such node");
+    impl_->nodes[node].reject_kv_auth = reject;
+  });
+}
+
 void cluster::set_delays(std::chrono::milliseconds replication, std::chrono::milliseconds persistence)
 {
   impl_->run_sync([&] {

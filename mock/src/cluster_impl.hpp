@@ -84,6 +84,7 @@ struct node_runtime {
   std::vector<std::unique_ptr<tcp::socket>> held_ports; // bound, never listening: see hold_port
   bool up{false};
   bool failed_over{false};
+  bool reject_kv_auth{false}; // cluster::reject_kv_auth
   std::vector<std::weak_ptr<session>> sessions;
   std::vector<std::weak_ptr<http_session>> http_sessions;
 };

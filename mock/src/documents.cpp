@@ -57,7 +57,9 @@ void session::handle_durable(const protocol::packet_view& p, const protocol::dur
 {
   using level = protocol::durability_level;
   if (bucket->opts.type != bucket_type::couchbase) return reply(p, status::not_supported);
-  if (!features.contains(protocol::hello_feature::sync_replication)) return reply(p, status::not_supported);
+  // A durability requirement on a connection that was not granted synchronous replication:
+  // kv_engine drops the connection (and with it everything else in flight there).
+  if (!features.contains(protocol::hello_feature::sync_replication)) return close();
   if (req.level == level::none || static_cast<int>(req.level) > 3) return reply(p, status::durability_invalid_level);
   const auto vbid = p.vbucket();
   if (vbid >= bucket->vbs.size()) return not_my_vbucket(p);
@@ -292,13 +294,13 @@ void session::handle_document(const protocol::packet_view& p)
     if (!doc) return error(p, status::key_enoent, "not found");
     if (op == opcode::gat || op == opcode::gatq) {
       if (p.extras.size() != 4) return reply(p, status::einval);
-      if (locked) return error(p, status::locked, "locked");
+      if (locked) return locked_error(p, "locked");
       doc->expiry = cl.absolute_expiry(protocol::load_be32(p.extras.data()));
       doc->cas = cl.new_cas();
     }
     std::uint64_t cas = doc->cas;
     if (op == opcode::get_locked) {
-      if (locked) return error(p, status::locked, "already locked");
+      if (locked) return locked_error(p, "already locked");
       std::uint32_t t = p.extras.size() == 4 ? protocol::load_be32(p.extras.data()) : 0;
       if (t == 0 || t > 30) t = 15; // getl_default_timeout / getl_max_timeout
       doc->lock_until = now + t;
@@ -318,7 +320,7 @@ void session::handle_document(const protocol::packet_view& p)
   if (op == opcode::unlock_key) {
     if (!doc) return error(p, status::key_enoent, "not found");
     if (!locked) return error(p, status::not_locked, "not locked");
-    if (p.cas() != doc->lock_cas) return error(p, status::locked, "wrong lock CAS");
+    if (p.cas() != doc->lock_cas) return locked_error(p, "wrong lock CAS");
     doc->lock_until = 0;
     return reply(p, status::success, {}, {}, {}, doc->cas);
   }
@@ -326,14 +328,14 @@ void session::handle_document(const protocol::packet_view& p)
   if (op == opcode::touch) {
     if (p.extras.size() != 4) return reply(p, status::einval);
     if (!doc) return error(p, status::key_enoent, "not found");
-    if (locked) return error(p, status::locked, "locked");
+    if (locked) return locked_error(p, "locked");
     doc->expiry = cl.absolute_expiry(protocol::load_be32(p.extras.data()));
     doc->cas = cl.new_cas();
     return reply(p, status::success, {}, {}, {}, doc->cas);
   }
 
   // Mutations: a locked document only yields to the lock holder's CAS.
-  if (locked && p.cas() != doc->lock_cas) return error(p, status::locked, "locked");
+  if (locked && p.cas() != doc->lock_cas) return locked_error(p, "locked");
 
   if (is_store(op)) {
     if (p.extras.size() != 8) return reply(p, status::einval);

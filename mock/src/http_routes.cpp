@@ -227,6 +227,19 @@ http_reply control(cluster::impl& cl, const std::string& what, const http_target
     cl.rebalance();
     return ok();
   }
+  if (what == "reject_kv_auth") {
+    auto n = node_param();
+    auto on = number(t, "reject", 1);
+    if (!n || (t.params.count("reject") != 0 && !on)) return bad(node_hint + "; reject (optional) must be 0 or 1");
+    cl.nodes[*n].reject_kv_auth = !on || *on == 1;
+    return ok();
+  }
+  if (what == "tmpfail_on_locked") {
+    auto on = number(t, "on", 1);
+    if (!on) return bad("on must be 0 or 1");
+    cl.opts.tmpfail_on_locked = *on == 1;
+    return ok();
+  }
   if (what == "fail_next") {
     auto count = number(t, "count", 0xffffffffu);
     auto st = number(t, "status", 0xffffu);

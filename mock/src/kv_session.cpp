@@ -7,6 +7,11 @@ namespace couchkv::mock {
 void session::handle(const protocol::packet_view& p)
 {
   ++cl.stats.requests;
+  if (p.magic_byte() == protocol::magic::alt_client_request &&
+      !features.contains(protocol::hello_feature::alt_request_support)) {
+    close(); // flexible framing that HELLO did not grant: kv_engine drops the connection
+    return;
+  }
   switch (p.op()) {
     case opcode::hello: {
       std::error_code ec;
@@ -22,8 +27,10 @@ void session::handle(const protocol::packet_view& p)
       features = {};
       std::vector<std::uint16_t> accepted;
       bool brief = std::find(wanted->begin(), wanted->end(), 0x1f) != wanted->end();
+      const auto& withheld = cl.opts.withheld_features;
       for (auto f : *wanted) {
         if (!supported.count(f) || std::find(accepted.begin(), accepted.end(), f) != accepted.end()) continue;
+        if (std::find(withheld.begin(), withheld.end(), f) != withheld.end()) continue;
         if (f == 0x0d && brief) continue; // both requested: only Brief
         accepted.push_back(f);
         features.insert(static_cast<protocol::hello_feature>(f));
@@ -53,7 +60,15 @@ void session::handle(const protocol::packet_view& p)
                                      R"("7":{"name":"NOT_MY_VBUCKET","desc":"Wrong vBucket","attrs":["fetch-config","retry-now"]},)"
                                      R"("9":{"name":"LOCKED","desc":"Resource locked","attrs":["item-locked","item-only","retry-later"]},)"
                                      R"("1":{"name":"KEY_ENOENT","desc":"Not Found","attrs":["item-only"]},)"
-                                     R"("2":{"name":"KEY_EEXISTS","desc":"Key exists","attrs":["item-only"]}}})";
+                                     R"("2":{"name":"KEY_EEXISTS","desc":"Key exists","attrs":["item-only"]},)"
+                                     // The range 0xff00-0xffff is reserved for tests (sdk-rfcs 0013):
+                                     // statuses with a retry schedule of the server's, for fail_next.
+                                     R"("fff0":{"name":"DUMMY_ERROR_RETRY_CONSTANT","desc":"Dummy retry error for constant backoff",)"
+                                     R"("attrs":["auto-retry","temp"],)"
+                                     R"("retry":{"strategy":"constant","interval":25,"after":10,"max-duration":1500}},)"
+                                     R"("fff1":{"name":"DUMMY_ERROR_RETRY_LINEAR","desc":"Dummy retry error for linear backoff",)"
+                                     R"("attrs":["auto-retry","temp"],)"
+                                     R"("retry":{"strategy":"linear","interval":10,"after":10,"max-duration":300,"ceil":50}}}})";
       reply(p, status::success, {}, {}, protocol::as_bytes(map), 0, datatype_json);
       return;
     }

@@ -137,6 +137,12 @@ struct session : std::enable_shared_from_this<session> {
       reply(req, s);
     }
   }
+  // A locked document: LOCKED (0x09) as Couchbase Server 7.0 and later answer, or TMPFAIL as the
+  // servers before it did (cluster_options::tmpfail_on_locked).
+  void locked_error(const protocol::packet_view& req, std::string_view context)
+  {
+    error(req, cl.opts.tmpfail_on_locked ? status::etmpfail : status::locked, context);
+  }
   static bool is_quiet_get(opcode op) { return op == opcode::getq || op == opcode::getkq || op == opcode::gatq; }
 
   void handle(const protocol::packet_view& p);

@@ -8,7 +8,9 @@ void session::handle_sasl(const protocol::packet_view& p)
 {
   auto mech = protocol::as_string_view(p.key);
   auto data = protocol::as_string_view(p.value);
+  const bool refuse_all = cl.nodes[node].reject_kv_auth;
   auto check = [&](const std::string& u, const std::string& pw) {
+    if (refuse_all) return false;
     if (u == cl.opts.admin_user) return pw == cl.opts.admin_password;
     auto it = cl.buckets.find(u);
     return it != cl.buckets.end() && it->second.opts.password == pw;
@@ -57,8 +59,9 @@ void session::handle_sasl(const protocol::packet_view& p)
     } else if (auto it = cl.buckets.find(*u); it != cl.buckets.end()) {
       creds = &it->second.scram.at(*h);
     }
-    if (!creds) {
-      // Unknown user: run the exchange with throwaway credentials so the failure looks the same.
+    if (!creds || refuse_all) {
+      // Unknown user (or a node refusing everyone): run the exchange with throwaway credentials
+      // so the failure looks the same.
       admin = protocol::scram::make_credentials(*h, std::to_string(cl.rng()), "x", 4096);
       creds = &admin;
     }

@@ -47,6 +47,7 @@ std::optional<error_attribute> parse_error_attribute(std::string_view name) noex
       {"dcp", error_attribute::dcp},
       {"rate-limit", error_attribute::rate_limit},
       {"system-constraint", error_attribute::system_constraint},
+      {"auto-retry", error_attribute::auto_retry},
   };
   for (const auto& [n, a] : table) {
     if (n == name) return a;

@@ -282,16 +282,17 @@ TEST(async_bucket, multi_operations_of_ten_thousand_keys_lose_nothing)
   EXPECT_EQ(removed.size(), 100u);
 }
 
-TEST(async_bucket, temporary_failures_are_retried_and_timeouts_say_why)
+TEST(async_bucket, best_effort_retries_temporary_failures_and_timeouts_say_why)
 {
   mock_fixture f;
   f.bucket.upsert("tmp", "{}").get();
   f.mock.fail_next(3, static_cast<std::uint16_t>(protocol::status::etmpfail));
-  EXPECT_EQ(f.bucket.get("tmp").get().value, "{}");
+  EXPECT_EQ(f.bucket.get("tmp", {.retry = retry_strategy::best_effort}).get().value, "{}");
   f.mock.fail_next(1000000, static_cast<std::uint16_t>(protocol::status::etmpfail));
-  auto [ec, ctx] = failure_of([&] { f.bucket.get("tmp", {.timeout = 200ms}).get(); });
+  auto [ec, ctx] = failure_of([&] { f.bucket.get("tmp", {.timeout = 200ms, .retry = retry_strategy::best_effort}).get(); });
   EXPECT_EQ(ec, errc::timeout);
   EXPECT_EQ(ctx.last_retry_reason, retry_reason::temporary_failure);
+  EXPECT_EQ(ctx.status, 0x86) << "the timeout names the status the server kept sending";
   EXPECT_EQ(ctx.key, "tmp");
   EXPECT_EQ(ctx.operation, "GET");
   EXPECT_GT(ctx.elapsed, 50ms) << "it retried for most of its 200 ms";
@@ -795,6 +796,7 @@ TEST(async_bucket, get_multi_each_retries_and_an_empty_list)
 TEST(async_bucket, get_multi_retries_not_my_vbucket_and_temporary_failures_per_key)
 {
   mock_fixture f;
+  f.bucket.set_retry_strategy(retry_strategy::best_effort); // TMPFAIL is retried only so
   auto keys = spread_keys(f.mock, 100);
   store_all(f.bucket, keys);
   f.mock.fail_next(20, static_cast<std::uint16_t>(protocol::status::not_my_vbucket));

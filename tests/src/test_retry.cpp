@@ -11,7 +11,22 @@ using protocol::opcode;
 using protocol::status;
 
 namespace {
-attempt_outcome server_said(status s) { return {attempt_failure::status, s, false}; }
+attempt_outcome server_said(status s, const protocol::error_info* entry = nullptr)
+{
+  return {attempt_failure::status, s, entry};
+}
+constexpr retry_policy best_effort{retry_strategy::best_effort, false};
+constexpr retry_policy asked_best_effort{retry_strategy::best_effort, true};
+
+protocol::error_info entry(std::initializer_list<protocol::error_attribute> attrs,
+                           std::optional<protocol::retry_spec> spec = std::nullopt)
+{
+  protocol::error_info e;
+  e.name = "TEST";
+  for (auto a : attrs) e.attributes |= 1u << static_cast<unsigned>(a);
+  e.retry = std::move(spec);
+  return e;
+}
 } // namespace
 
 TEST(retry, backoff_doubles_up_to_the_cap)
@@ -35,14 +50,71 @@ TEST(retry, not_my_vbucket_reroutes_immediately_then_backs_off)
   EXPECT_EQ(d.delay, 8ms);
 }
 
-TEST(retry, temporary_statuses_are_retried_for_reads_and_mutations)
+TEST(retry, best_effort_retries_temporary_statuses_for_reads_and_mutations)
 {
   for (auto op : {opcode::get, opcode::set, opcode::del, opcode::increment}) {
-    EXPECT_EQ(decide_retry(op, server_said(status::etmpfail), 0, 1s).reason, retry_reason::temporary_failure);
-    EXPECT_EQ(decide_retry(op, server_said(status::ebusy), 0, 1s).reason, retry_reason::server_busy);
-    EXPECT_EQ(decide_retry(op, server_said(status::sync_write_in_progress), 0, 1s).reason,
+    EXPECT_EQ(decide_retry(op, server_said(status::etmpfail), 0, 1s, best_effort).reason, retry_reason::temporary_failure);
+    EXPECT_EQ(decide_retry(op, server_said(status::ebusy), 0, 1s, best_effort).reason, retry_reason::server_busy);
+    EXPECT_EQ(decide_retry(op, server_said(status::sync_write_in_progress), 0, 1s, best_effort).reason,
               retry_reason::sync_write_in_progress);
   }
+}
+
+// Issue 19: fail_fast (the default, as the Python SDK 2.x) hands a temporary failure to the
+// caller at once instead of retrying it until the deadline.
+TEST(retry, fail_fast_answers_temporary_statuses_at_once)
+{
+  for (auto op : {opcode::get, opcode::set, opcode::get_locked, opcode::unlock_key, opcode::increment}) {
+    for (auto s : {status::etmpfail, status::ebusy, status::sync_write_in_progress}) {
+      auto d = decide_retry(op, server_said(s), 0, 1s);
+      EXPECT_FALSE(d.retry) << protocol::to_string(s);
+      EXPECT_EQ(d.reason, retry_reason::none) << protocol::to_string(s);
+    }
+  }
+  // NOT_MY_VBUCKET is routing, not an answer: re-routed under either strategy.
+  EXPECT_TRUE(decide_retry(opcode::get, server_said(status::not_my_vbucket), 0, 1s).retry);
+}
+
+TEST(retry, locked_is_retried_only_when_the_operation_asks_for_best_effort)
+{
+  const auto locked = entry({protocol::error_attribute::item_locked, protocol::error_attribute::item_only,
+                             protocol::error_attribute::retry_later});
+  EXPECT_FALSE(decide_retry(opcode::get_locked, server_said(status::locked, &locked), 0, 1s).retry);
+  EXPECT_FALSE(decide_retry(opcode::get_locked, server_said(status::locked, &locked), 0, 1s, best_effort).retry);
+  auto d = decide_retry(opcode::get_locked, server_said(status::locked, &locked), 0, 1s, asked_best_effort);
+  EXPECT_TRUE(d.retry);
+  EXPECT_EQ(d.reason, retry_reason::document_locked);
+}
+
+TEST(retry, error_map_auto_retry_is_followed_under_either_strategy_within_its_max_duration)
+{
+  const auto e = entry({protocol::error_attribute::auto_retry, protocol::error_attribute::temp},
+                       protocol::retry_spec{"constant", 25, 10, 0, 100});
+  const auto said = server_said(static_cast<status>(0xfff0), &e);
+  for (auto policy : {retry_policy{}, best_effort}) {
+    auto d = decide_retry(opcode::get, said, 0, 1s, policy, 0ms);
+    EXPECT_TRUE(d.retry);
+    EXPECT_EQ(d.reason, retry_reason::error_map_retry);
+    EXPECT_EQ(d.delay, 10ms); // "after"
+    d = decide_retry(opcode::get, said, 1, 1s, policy, 10ms);
+    EXPECT_EQ(d.delay, 25ms); // "interval"
+    EXPECT_TRUE(d.retry);
+    // max-duration 100 ms: a retry that would start at or past it is not made.
+    d = decide_retry(opcode::get, said, 3, 1s, policy, 80ms);
+    EXPECT_FALSE(d.retry);
+    EXPECT_EQ(d.reason, retry_reason::none); // the status is the answer, not a timeout
+  }
+}
+
+TEST(retry, error_map_delays_follow_the_strategy_and_the_ceiling)
+{
+  EXPECT_EQ(error_map_delay({"constant", 25, 10, 0, 0}, 0), 10ms);
+  EXPECT_EQ(error_map_delay({"constant", 25, 10, 0, 0}, 7), 25ms);
+  EXPECT_EQ(error_map_delay({"linear", 10, 10, 200, 0}, 3), 30ms);
+  EXPECT_EQ(error_map_delay({"linear", 10, 10, 200, 0}, 50), 200ms);
+  EXPECT_EQ(error_map_delay({"exponential", 2, 10, 500, 0}, 3), 8ms);
+  EXPECT_EQ(error_map_delay({"exponential", 2, 10, 500, 0}, 9), 500ms);
+  EXPECT_EQ(error_map_delay({"exponential", 1000, 0, 0, 0}, 60), std::chrono::milliseconds(std::int64_t{1} << 32));
 }
 
 TEST(retry, final_statuses_are_not_retried)
@@ -55,19 +127,20 @@ TEST(retry, final_statuses_are_not_retried)
   }
 }
 
-TEST(retry, error_map_can_make_an_unknown_status_retryable)
+TEST(retry, error_map_can_make_an_unknown_status_retryable_under_best_effort)
 {
-  attempt_outcome o{attempt_failure::status, static_cast<status>(0x00ff), true};
-  auto d = decide_retry(opcode::get, o, 0, 1s);
+  const auto retryable = entry({protocol::error_attribute::retry_later});
+  const auto final_one = entry({protocol::error_attribute::item_only});
+  auto d = decide_retry(opcode::get, server_said(static_cast<status>(0x00ff), &retryable), 0, 1s, best_effort);
   EXPECT_TRUE(d.retry);
   EXPECT_EQ(d.reason, retry_reason::error_map_retry);
-  o.error_map_says_retry = false;
-  EXPECT_FALSE(decide_retry(opcode::get, o, 0, 1s).retry);
+  EXPECT_FALSE(decide_retry(opcode::get, server_said(static_cast<status>(0x00ff), &retryable), 0, 1s).retry);
+  EXPECT_FALSE(decide_retry(opcode::get, server_said(static_cast<status>(0x00ff), &final_one), 0, 1s, best_effort).retry);
 }
 
 TEST(retry, connection_loss_retries_reads_but_not_mutations)
 {
-  attempt_outcome lost{attempt_failure::connection_lost, status::success, false};
+  attempt_outcome lost{attempt_failure::connection_lost, status::success, nullptr};
   EXPECT_TRUE(decide_retry(opcode::get, lost, 0, 1s).retry);
   EXPECT_TRUE(decide_retry(opcode::get_replica, lost, 0, 1s).retry);
   EXPECT_TRUE(decide_retry(opcode::observe_seqno, lost, 0, 1s).retry);
@@ -78,7 +151,7 @@ TEST(retry, connection_loss_retries_reads_but_not_mutations)
 
 TEST(retry, a_request_that_never_left_is_safe_to_retry_even_for_mutations)
 {
-  attempt_outcome not_sent{attempt_failure::not_sent, status::success, false};
+  attempt_outcome not_sent{attempt_failure::not_sent, status::success, nullptr};
   auto d = decide_retry(opcode::set, not_sent, 2, 1s);
   EXPECT_TRUE(d.retry);
   EXPECT_EQ(d.reason, retry_reason::node_not_available);
@@ -86,7 +159,7 @@ TEST(retry, a_request_that_never_left_is_safe_to_retry_even_for_mutations)
 
 TEST(retry, no_retry_that_would_start_after_the_deadline)
 {
-  auto d = decide_retry(opcode::get, server_said(status::etmpfail), 4, 10ms); // backoff 16ms > 10ms
+  auto d = decide_retry(opcode::get, server_said(status::etmpfail), 4, 10ms, best_effort); // backoff 16ms > 10ms
   EXPECT_FALSE(d.retry);
   EXPECT_EQ(d.reason, retry_reason::temporary_failure); // still says why, for the timeout error
 }

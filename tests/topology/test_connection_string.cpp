@@ -136,6 +136,7 @@ TEST(connection_string, errors_name_the_offending_part)
       {"couchbase://h1/default?kv_pool_size=1&kv_pool_size=2", config_errc::invalid_option_value, "twice"},
       {"couchbase://h1/default?sasl_mech_force=CRAM-MD5", config_errc::invalid_option_value, "sasl_mech_force"},
       {"couchbase://h1/default?allow_plain_auth", config_errc::invalid_option_value, "no value"},
+      {"couchbase://h1/default?retry_strategy=sometimes", config_errc::invalid_option_value, "best_effort"},
       {"couchbase://h1/a/b", config_errc::invalid_connection_string, "bucket"},
       {"memcached://h1/default", config_errc::invalid_connection_string, "no bucket"},
   };
@@ -145,6 +146,20 @@ TEST(connection_string, errors_name_the_offending_part)
     EXPECT_EQ(err.ec, code) << text << ": " << err.message();
     EXPECT_NE(err.message().find(mentions), std::string::npos) << text << ": " << err.message();
   }
+}
+
+TEST(connection_string, retry_strategy_is_fail_fast_unless_asked)
+{
+  config_error err;
+  auto cs = parse_connection_string("couchbase://h1/default", err);
+  ASSERT_TRUE(cs);
+  EXPECT_FALSE(cs->options.retry_best_effort);
+  cs = parse_connection_string("couchbase://h1/default?retry_strategy=best_effort", err);
+  ASSERT_TRUE(cs);
+  EXPECT_TRUE(cs->options.retry_best_effort);
+  cs = parse_connection_string("couchbase://h1/default?retry_strategy=fail_fast", err);
+  ASSERT_TRUE(cs);
+  EXPECT_FALSE(cs->options.retry_best_effort);
 }
 
 TEST(connection_string, durations)

@@ -301,6 +301,10 @@ std::optional<connection_string> parse_connection_string(std::string_view text, 
       auto b = parse_bool(*value);
       if (!b) return bad("expected true or false");
       o.enable_unordered_execution = *b;
+    } else if (name == "retry_strategy") {
+      if (*value == "fail_fast") o.retry_best_effort = false;
+      else if (*value == "best_effort") o.retry_best_effort = true;
+      else return bad("expected fail_fast or best_effort");
     } else if (name == "user_agent" || name == "client_string") {
       o.user_agent = *value;
     } else {

@@ -46,6 +46,8 @@ public:
   std::optional<std::size_t> node_index{}; // node-wide commands (STAT): this node, not the key's
   const durability_options* durability{nullptr}; // persist_to / replicate_to to poll after success
   bool removal{false};                   // ... for a removal
+  std::optional<retry_strategy> retry{}; // the operation's own; else the bucket's
+  protocol::feature_set needs{};         // HELLO features the request cannot go without
 
   // The generic path's state (src/bucket_impl.cpp).
   std::shared_ptr<bucket_impl> bucket;
@@ -53,6 +55,7 @@ public:
   std::chrono::steady_clock::time_point deadline{};
   std::uint32_t attempts{0};
   retry_reason last_reason{retry_reason::none};
+  std::uint16_t last_status{0}; // the last status a retried attempt got (0: none), for the context
   bool maybe_applied{false};
   std::uint16_t vbucket{0};   // where the key was routed
   std::string endpoint;       // "host:port" of the last node tried
@@ -139,6 +142,8 @@ public:
       if (req_.options.durability.polled()) durability = &req_.options.durability;
     }
     if constexpr (requires { Request::removes; }) removal = Request::removes;
+    if constexpr (requires { req_.options.retry; }) retry = req_.options.retry;
+    if constexpr (requires { req_.required_features(); }) needs = req_.required_features();
     if constexpr (std::is_same_v<Request, get_replica_request>) {
       where = target::replica;
       replica_index = std::size_t{req_.options.index} + 1;

@@ -47,6 +47,15 @@ struct cluster_options {
   std::chrono::milliseconds replication_delay{0};
   std::chrono::milliseconds persistence_delay{0};
   std::optional<tls_options> tls{};
+  // Playing older or stricter servers:
+  // - tmpfail_on_locked: a locked document is answered TMPFAIL (0x86), as servers before 7.0 did
+  //   (get-and-lock of a locked document, unlock with a wrong CAS, a mutation, touch or counter
+  //   on it), instead of LOCKED (0x09).
+  bool tmpfail_on_locked{false};
+  // - withheld_features: HELLO features (codes, e.g. 0x11 synchronous replication) the nodes never
+  //   grant. A request that uses one anyway (flexible framing or a durability frame info that was
+  //   not granted) makes the node drop the connection, as kv_engine does.
+  std::vector<std::uint16_t> withheld_features{};
 };
 
 // What the mock did, for tests that check the client behaved.
@@ -106,6 +115,9 @@ public:
   void send_garbage_next();                          // answer the next document op with junk bytes
   void advance_clock(std::chrono::seconds by);       // expiry and lock time
   void set_delays(std::chrono::milliseconds replication, std::chrono::milliseconds persistence);
+  // The node's KV SASL refuses every credential (its management and views ports still accept
+  // them), or accepts them again: a node whose KV authentication is out of step with the cluster's.
+  void reject_kv_auth(std::uint32_t node, bool reject = true);
 
   struct impl; // opaque; defined in the mock's sources
 

@@ -26,6 +26,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <system_error>
 #include <type_traits>
 #include <vector>
@@ -151,8 +153,22 @@ public:
   // the operations waiting for one were given to it. Lets a caller that does not wait in the pool
   // (wait_for_connection off) retry at once instead of on a timer.
   void on_open(std::function<void()> cb);
+  // Called on the executor each time a connection attempt fails (the handshake included), with
+  // the error and what the connection said of it (kv_connection::last_error_detail).
+  void on_connect_error(std::function<void(std::error_code, const std::string&)> cb);
   // Safe from any thread: some connection is open now.
   [[nodiscard]] bool has_open_connection() const noexcept;
+  // On the executor. The HELLO features the server granted the connection that opened last (every
+  // connection of a pool asks the same node for the same ones); empty before the first.
+  [[nodiscard]] const protocol::feature_set& features() const noexcept;
+  // On the executor. Why the last connection attempt failed, when the last attempt failed (a
+  // connection that opens clears it): the error and its detail ("SCRAM-SHA512 authentication:
+  // ..."). Lets a caller tell a node that is coming up from one that refuses it.
+  struct connect_failure {
+    std::error_code ec;
+    std::string detail;
+  };
+  [[nodiscard]] const std::optional<connect_failure>& last_connect_failure() const noexcept;
 
   // Safe from any thread.
   [[nodiscard]] pool_stats stats() const;

@@ -30,6 +30,7 @@ enum class error_attribute : std::uint8_t {
   dcp,
   rate_limit,
   system_constraint,
+  auto_retry, // retry per the entry's "retry" specification (sdk-rfcs 0013)
 };
 
 [[nodiscard]] std::optional<error_attribute> parse_error_attribute(std::string_view name) noexcept;

@@ -2,6 +2,7 @@
 #pragma once
 #include <couchkv/protocol/bytes.hpp>
 
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -62,6 +63,13 @@ public:
     return c < 64 && (bits_ & (std::uint64_t{1} << c)) != 0;
   }
   [[nodiscard]] bool empty() const noexcept { return bits_ == 0; }
+  // The lowest-numbered feature of this set that `granted` lacks, if any.
+  [[nodiscard]] std::optional<hello_feature> first_missing_from(const feature_set& granted) const noexcept
+  {
+    const auto missing = bits_ & ~granted.bits_;
+    if (missing == 0) return std::nullopt;
+    return static_cast<hello_feature>(std::countr_zero(missing));
+  }
   friend bool operator==(const feature_set&, const feature_set&) = default;
 
 private:

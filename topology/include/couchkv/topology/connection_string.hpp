@@ -60,6 +60,9 @@ struct connection_options {
   bool enable_mutation_tokens{true};
   bool enable_unordered_execution{false};
   std::string user_agent{};
+  // retry_strategy=fail_fast (the default) | best_effort: the bucket's default retry strategy
+  // (couchkv::retry_strategy).
+  bool retry_best_effort{false};
 };
 
 struct connection_string {
