@@ -103,6 +103,27 @@ void detail::poll_durability(const std::shared_ptr<op_base>& op, const std::stri
                        [op](std::error_code ec, durability_outcome o) { op->on_durable(ec, std::move(o)); });
 }
 
+namespace {
+// What the user's handles share: its destruction is "the last handle is gone". The handles point
+// at the bucket through it (an aliasing shared_ptr), so the bucket's own references (operations,
+// timers) do not count as handles.
+struct user_handles {
+  std::shared_ptr<detail::bucket_impl> bucket;
+  ~user_handles()
+  {
+    if (bucket) bucket->detach();
+  }
+};
+} // namespace
+
+async_bucket::async_bucket(std::shared_ptr<detail::bucket_impl> impl)
+{
+  if (!impl) return;
+  auto owner = std::make_shared<user_handles>(user_handles{std::move(impl)});
+  auto* b = owner->bucket.get();
+  impl_ = std::shared_ptr<detail::bucket_impl>(std::move(owner), b);
+}
+
 const std::string& async_bucket::name() const { return impl_->name(); }
 // An empty bucket has no strand: its operations complete (not_connected) on the system executor.
 asio::any_io_executor async_bucket::get_executor() const { return detail::executor_of(impl_.get()); }

@@ -1,5 +1,5 @@
 // The composite KV operations: observe (OBSERVE to master and replicas, and its _multi form) and
-// stats (STAT to every data node).
+// stats (STAT to every data node); and locate (where a key routes, from the config alone).
 #include "bucket_impl.hpp"
 #include "fan_out.hpp"
 
@@ -211,6 +211,19 @@ void async_bucket::start_stats(impl_ptr impl, std::string group, common_options 
         }
       });
     }
+  });
+}
+
+// ---- locate -------------------------------------------------------------------------------------
+
+void async_bucket::start_locate(impl_ptr impl, std::string key, detail::completion<locate_signature> done)
+{
+  if (auto ec = validate_key(key)) return std::move(done)(ec, {});
+  if (!impl) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+  asio::dispatch(impl->executor(), [impl, key = std::move(key), done = std::move(done)]() mutable {
+    auto where = impl->locate(key);
+    if (!where) return std::move(done)(make_error_code(protocol::client_errc::not_connected), {});
+    std::move(done)({}, std::move(*where));
   });
 }
 

@@ -14,6 +14,7 @@
 #include <boost/asio/system_executor.hpp>
 
 #include <limits>
+#include <mutex>
 
 namespace couchkv::detail {
 
@@ -213,6 +214,37 @@ std::optional<vbucket_placement> bucket_impl::placement_of(std::string_view key)
   return p;
 }
 
+std::optional<key_location> bucket_impl::locate(std::string_view key) const
+{
+  key_location out{.key = std::string(key)};
+  if (is_memcached()) {
+    if (ketama_.empty()) return std::nullopt;
+    const auto index = ketama_.node_for(key);
+    topology::node n;
+    n.hostname = static_nodes_[index].first;
+    out.master = node_endpoint{index, n.authority(static_nodes_[index].second)};
+    return out;
+  }
+  auto cfg = tracker_.current();
+  if (!cfg) return std::nullopt;
+  auto endpoint = [&](std::int64_t index) -> std::optional<node_endpoint> {
+    if (index < 0 || static_cast<std::size_t>(index) >= cfg->nodes.size()) return std::nullopt;
+    const auto i = static_cast<std::size_t>(index);
+    return node_endpoint{i, cfg->nodes[i].kv_authority(settings_.cs.tls())};
+  };
+  if (cfg->locator == topology::node_locator::ketama) {
+    if (ketama_.empty()) return std::nullopt;
+    out.master = endpoint(ketama_.node_for(key));
+    return out;
+  }
+  auto p = placement_of(key);
+  if (!p) return std::nullopt;
+  out.vbucket = p->vbucket;
+  out.master = endpoint(p->active);
+  for (int r : p->replicas) out.replicas.push_back(endpoint(r));
+  return out;
+}
+
 io::connection_settings bucket_impl::connection_settings_for(const std::string& host, std::uint16_t port) const
 {
   const auto& o = settings_.cs.options;
@@ -255,8 +287,64 @@ io::connection_settings bucket_impl::connection_settings_for(const std::string& 
 
 // ---- bootstrap --------------------------------------------------------------------------------
 
+namespace {
+// One per execution context: the buckets running on it, so that the context's shutdown can
+// abandon() those still alive (see bucket_impl::abandon).
+class bucket_registry final : public asio::execution_context::service {
+public:
+  using key_type = bucket_registry;
+  static inline asio::execution_context::id id;
+  explicit bucket_registry(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
+
+  void add(const std::shared_ptr<bucket_impl>& b)
+  {
+    std::lock_guard lock(m_);
+    std::erase_if(buckets_, [](const std::weak_ptr<bucket_impl>& w) { return w.expired(); });
+    buckets_.push_back(b);
+  }
+
+private:
+  void shutdown() override
+  {
+    std::vector<std::weak_ptr<bucket_impl>> buckets;
+    {
+      std::lock_guard lock(m_);
+      buckets.swap(buckets_);
+    }
+    for (const auto& w : buckets) {
+      if (auto b = w.lock()) b->abandon();
+    }
+  }
+  std::mutex m_;
+  std::vector<std::weak_ptr<bucket_impl>> buckets_;
+};
+} // namespace
+
+void bucket_impl::detach()
+{
+  if (abandoned_.load(std::memory_order_acquire)) return;
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    self->detached_ = true;
+    self->poll_timer_.cancel();
+  });
+}
+
+void bucket_impl::abandon() noexcept
+{
+  abandoned_.store(true, std::memory_order_release);
+  closed_ = true;
+  routes_.clear();
+  routes_config_.reset();
+  // Destroyed here, outside the members (a pool's destructor may call back into the bucket).
+  auto conns = std::move(conns_);
+  conns_.clear();
+  auto http = std::move(http_clients_);
+  http_clients_.clear();
+}
+
 void bucket_impl::open(std::function<void(std::error_code, std::string)> done)
 {
+  asio::use_service<bucket_registry>(asio::query(strand_, asio::execution::context)).add(shared_from_this());
   auto shared_done = std::make_shared<std::function<void(std::error_code, std::string)>>(std::move(done));
   asio::dispatch(strand_, [self = shared_from_this(), shared_done] {
     self->try_bootstrap(0, shared_done, protocol::client_errc::connection_failed, "no endpoint");
@@ -575,11 +663,11 @@ void bucket_impl::apply_config(std::string_view json, const std::string& origin)
 
 void bucket_impl::poll_config()
 {
-  if (closed_ || is_memcached() || http_mode_) return;
+  if (closed_ || detached_ || is_memcached() || http_mode_) return;
   auto interval = settings_.cs.options.config_poll_interval;
   poll_timer_.expires_after(interval);
   poll_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->closed_) return;
+    if (ec || self->closed_ || self->detached_) return;
     // Ask one node (rotating, so a dead one does not stall polling).
     if (!self->conns_.empty()) {
       auto it = self->conns_.begin();

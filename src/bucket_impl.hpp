@@ -141,6 +141,17 @@ public:
   // Routes and runs a multi-key GET (see get_batch); its callbacks run on the strand.
   void execute_get_batch(std::shared_ptr<get_batch> batch);
   void close();
+  // The last user handle (async_bucket) is gone: no new operations can come. Stops the config
+  // polling, whose timer is the only thing besides the operations that holds the bucket; the
+  // operations in flight finish, and with the last of them the bucket and its connections go.
+  // Any thread.
+  void detach();
+  // The execution context is being destroyed (its threads stopped) with this bucket still alive:
+  // drops the connections, breaking the operation -> bucket -> pool -> connection -> operation
+  // cycle, so that every pending operation is destroyed with the context's handlers (its
+  // handler uncalled: a future reports broken_promise) instead of never. Called from the
+  // context's shutdown (bucket_registry), when no thread runs it.
+  void abandon() noexcept;
 
   [[nodiscard]] std::size_t num_replicas() const;
 
@@ -153,6 +164,8 @@ public:
   std::size_t next_http_index() { return http_rr_++; }
   // On the strand. nullopt for memcached buckets or before the first config.
   [[nodiscard]] std::optional<vbucket_placement> placement_of(std::string_view key) const;
+  // Where a key routes under the current config (on the strand); nullopt before the first config.
+  [[nodiscard]] std::optional<key_location> locate(std::string_view key) const;
   // The nodes that serve KV now (on the strand): config indexes, or memcached:// server indexes.
   [[nodiscard]] std::vector<std::size_t> kv_nodes() const;
   [[nodiscard]] bool has_config() const { return static_cast<bool>(tracker_.current()); }
@@ -244,6 +257,8 @@ private:
   asio::steady_timer stream_timer_;
   std::size_t stream_rr_{0};
   bool closed_{false};
+  bool detached_{false};            // on the strand: see detach()
+  std::atomic<bool> abandoned_{false}; // see abandon(): the context is gone, nothing may be posted
   std::vector<node_problem> unreachable_;
 };
 

@@ -61,6 +61,7 @@ public:
   using observe_signature = void(std::error_code, observe_result);
   using multi_observe_signature = void(std::error_code, multi_result<observe_result>);
   using stats_signature = void(std::error_code, stats_result);
+  using locate_signature = void(std::error_code, key_location);
   using view_signature = void(std::error_code, view_result);
   using view_stream_signature = void(std::error_code, view_meta);
   using design_document_signature = void(std::error_code, design_document);
@@ -71,7 +72,13 @@ public:
   using view_row_handler = std::function<bool(view_row&&)>;
 
   async_bucket() = default;
-  explicit async_bucket(std::shared_ptr<detail::bucket_impl> impl) : impl_(std::move(impl)) {}
+  // The first handle of an open bucket (cluster::open_bucket makes it). Copies share it; when the
+  // last copy is gone the bucket stops its background work, lets the operations in flight finish
+  // and then closes its connections (close() instead cancels them at once). Destroy the handles
+  // before the execution context, as any Asio I/O object; a context destroyed with operations
+  // still pending (its threads stopped) destroys their handlers uncalled (a future then reports
+  // broken_promise) rather than keeping them for ever.
+  explicit async_bucket(std::shared_ptr<detail::bucket_impl> impl);
 
   [[nodiscard]] const std::string& name() const;
   [[nodiscard]] asio::any_io_executor get_executor() const;
@@ -333,6 +340,20 @@ public:
                                              std::move(group), opts);
   }
 
+  // Where `key` routes now (libcouchbase's `cbc hash`): its vBucket and the KV endpoints of its
+  // master and replicas, from the config the client holds; nothing is sent, and the answer is
+  // only as fresh as that config. Errors: key_empty / key_too_long, not_connected (no bucket, or
+  // no config yet).
+  template <class Token = use_future_t>
+  auto locate(std::string key, Token&& token = {})
+  {
+    return detail::initiate<locate_signature>(std::forward<Token>(token), get_executor(),
+                                              [impl = impl_](auto done, std::string k) {
+                                                start_locate(impl, std::move(k), std::move(done));
+                                              },
+                                              std::move(key));
+  }
+
   // Waits until a mutation is durable (the Python SDK 2.x `endure`): polls the master and the
   // replicas with OBSERVE_SEQNO when the result carries a mutation token, OBSERVE with its CAS
   // otherwise. Errors: durability_impossible (asked for more than the bucket/map has),
@@ -482,6 +503,7 @@ private:
   static void start_observe_multi(impl_ptr, std::vector<std::string>, common_options,
                                   detail::completion<multi_observe_signature>);
   static void start_stats(impl_ptr, std::string, common_options, detail::completion<stats_signature>);
+  static void start_locate(impl_ptr, std::string, detail::completion<locate_signature>);
   static void start_query(impl_ptr, view_query, view_options, detail::completion<view_signature>);
   static void start_query_stream(impl_ptr, view_query, view_row_handler, view_options,
                                  detail::completion<view_stream_signature>);

@@ -62,6 +62,7 @@ public:
   endure_result endure(mutation_result mutation, endure_options opts) { return wait("endure", [&](async_bucket& b) { return b.endure(std::move(mutation), opts); }); }
   observe_result observe(std::string key, common_options opts = {}) { return wait("observe", [&](async_bucket& b) { return b.observe(std::move(key), opts); }); }
   stats_result stats(std::string group = {}, common_options opts = {}) { return wait("stats", [&](async_bucket& b) { return b.stats(std::move(group), opts); }); }
+  key_location locate(std::string key) { return wait("locate", [&](async_bucket& b) { return b.locate(std::move(key)); }); }
   multi_result<get_result> get_multi(std::vector<std::string> keys, get_options opts = {}) { return wait("get_multi", [&](async_bucket& b) { return b.get_multi(std::move(keys), opts); }); }
   multi_result<mutation_result> upsert_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {}) { return wait("upsert_multi", [&](async_bucket& b) { return b.upsert_multi(std::move(items), opts); }); }
   multi_result<mutation_result> insert_multi(std::vector<std::pair<std::string, document_value>> items, mutation_options opts = {}) { return wait("insert_multi", [&](async_bucket& b) { return b.insert_multi(std::move(items), opts); }); }

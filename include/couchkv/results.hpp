@@ -164,6 +164,25 @@ struct observe_result {
 // Stats: endpoint -> (name -> value).
 using stats_result = std::map<std::string, std::map<std::string, std::string>>;
 
+// One node a key routes to: its index in the bucket config's node list (memcached://: the
+// server's position in the connection string) and the KV endpoint the client uses for it,
+// "host:port" (the TLS port under couchbases://).
+struct node_endpoint {
+  std::size_t index{0};
+  std::string endpoint;
+  friend bool operator==(const node_endpoint&, const node_endpoint&) = default;
+};
+
+// Where a key routes under the bucket's current config (what libcouchbase's `cbc hash` prints).
+struct key_location {
+  std::string key;
+  std::optional<std::uint16_t> vbucket{}; // none for a memcached bucket (ketama routing)
+  std::optional<node_endpoint> master{};  // none while the map gives the vBucket no active node
+  // One entry per replica the bucket is configured with, in order; none: that copy has no node
+  // in the current map. Empty for a memcached bucket.
+  std::vector<std::optional<node_endpoint>> replicas{};
+};
+
 // One key of a _multi operation: its result or its error, never both lost.
 template <class Result>
 struct outcome {

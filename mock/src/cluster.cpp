@@ -522,7 +522,14 @@ std::string cluster::config_json(const std::string& bucket) const
 cluster_stats cluster::stats() const
 {
   cluster_stats s;
-  impl_->run_sync([&] { s = impl_->stats; });
+  impl_->run_sync([&] {
+    s = impl_->stats;
+    for (const auto& n : impl_->nodes) {
+      for (const auto& w : n.sessions) {
+        if (auto sp = w.lock(); sp && !sp->closed) ++s.kv_connections_open;
+      }
+    }
+  });
   return s;
 }
 

@@ -117,6 +117,70 @@ TEST(async_bucket, every_operation_against_the_mock)
 
 // Issue 20: expiries that cannot be sent as meant fail with invalid_argument and send nothing;
 // durations beyond 30 days and time points become the absolute Unix time the server expects.
+// locate() answers what the mock's own map says (read from its config, not through the client's
+// routing), and what an operation on the key used: its vBucket and its node.
+TEST(async_bucket, locate_names_the_vbucket_master_and_replicas_a_key_routes_to)
+{
+  mock_fixture f(test::mock_options(3, 1));
+  auto& b = f.bucket;
+  auto cfg = nlohmann::json::parse(f.mock.config_json("default"));
+  const auto& servers = cfg["vBucketServerMap"]["serverList"];
+  const auto& map = cfg["vBucketServerMap"]["vBucketMap"];
+  auto endpoint = [&](int index) {
+    auto s = servers.at(static_cast<std::size_t>(index)).get<std::string>();
+    if (auto at = s.find("$HOST"); at != std::string::npos) s.replace(at, 5, "127.0.0.1");
+    return s;
+  };
+  for (int i = 0; i < 20; ++i) {
+    const auto key = "where::" + std::to_string(i);
+    auto loc = b.locate(key).get();
+    EXPECT_EQ(loc.key, key);
+    ASSERT_TRUE(loc.vbucket);
+    ASSERT_TRUE(loc.master);
+    ASSERT_EQ(loc.replicas.size(), 1u);
+    ASSERT_TRUE(loc.replicas[0]);
+    const auto& row = map.at(*loc.vbucket);
+    EXPECT_EQ(loc.master->index, row.at(0).get<std::size_t>());
+    EXPECT_EQ(loc.master->endpoint, endpoint(row.at(0).get<int>()));
+    EXPECT_EQ(loc.replicas[0]->endpoint, endpoint(row.at(1).get<int>()));
+    EXPECT_NE(loc.master->endpoint, loc.replicas[0]->endpoint);
+    auto miss = failure_of([&] { b.get(key).get(); });
+    EXPECT_EQ(miss.ec, errc::document_not_found);
+    EXPECT_EQ(miss.context.vbucket, *loc.vbucket);
+    EXPECT_EQ(miss.context.endpoint, loc.master->endpoint);
+  }
+  // After a failover the answer follows the client's new map: the replica became the master.
+  const auto before = b.locate("where::0").get();
+  f.mock.failover(static_cast<std::uint32_t>(before.master->index));
+  b.upsert("where::0", "{}").get(); // NOT_MY_VBUCKET brings the new map
+  const auto after = b.locate("where::0").get();
+  ASSERT_TRUE(after.master);
+  EXPECT_EQ(after.master->endpoint, before.replicas[0]->endpoint);
+  EXPECT_EQ(after.vbucket, before.vbucket);
+
+  EXPECT_EQ(error_of([&] { b.locate("").get(); }), protocol::client_errc::key_empty);
+  EXPECT_EQ(error_of([&] { b.locate(std::string(251, 'k')).get(); }), protocol::client_errc::key_too_long);
+  EXPECT_EQ(error_of([&] { async_bucket{}.locate("k").get(); }), protocol::client_errc::not_connected);
+}
+
+TEST(async_bucket, locate_in_a_memcached_bucket_names_its_server_and_no_vbucket)
+{
+  mock::cluster_options o;
+  o.nodes = 3;
+  o.buckets[0].type = mock::bucket_type::memcached;
+  mock_fixture f(o);
+  for (int i = 0; i < 10; ++i) {
+    const auto key = "mc::" + std::to_string(i);
+    auto loc = f.bucket.locate(key).get();
+    EXPECT_FALSE(loc.vbucket);
+    EXPECT_TRUE(loc.replicas.empty());
+    ASSERT_TRUE(loc.master);
+    auto miss = failure_of([&] { f.bucket.get(key).get(); });
+    EXPECT_EQ(miss.ec, errc::document_not_found);
+    EXPECT_EQ(miss.context.endpoint, loc.master->endpoint);
+  }
+}
+
 TEST(async_bucket, expiries_that_would_wrap_are_refused_and_long_ones_are_absolute)
 {
   mock_fixture f;
@@ -280,6 +344,26 @@ TEST(async_bucket, multi_operations_of_ten_thousand_keys_lose_nothing)
   EXPECT_EQ(got.at("multi::missing").ec, errc::document_not_found);
   auto removed = f.bucket.remove_multi(std::vector<std::string>(keys.begin(), keys.begin() + 100)).get();
   EXPECT_EQ(removed.size(), 100u);
+}
+
+// Issue 18: get_replica(any) asks every replica and completes with the first answer; the others
+// still run after the operation (and its request, whose key they used) has completed. Each probe
+// keeps its own key: ASan runs this (many races, each ending before its slower probes).
+TEST(async_bucket, replica_probes_outlive_the_operation_they_answered)
+{
+  mock_fixture f(test::mock_options(3, 2));
+  std::vector<std::string> keys;
+  for (int i = 0; i < 50; ++i) keys.push_back("race::" + std::to_string(i) + std::string(40, 'x'));
+  for (const auto& k : keys) f.bucket.upsert(k, "{}", {.durability = {.replicate_to = 2}}).get();
+  for (int round = 0; round < 4; ++round) {
+    std::vector<std::future<get_result>> races;
+    for (auto k : keys) races.push_back(f.bucket.get_replica(std::move(k))); // the request owns its key
+    for (std::size_t i = 0; i < races.size(); ++i) {
+      auto r = races[i].get();
+      EXPECT_EQ(r.value, "{}") << keys[i];
+      EXPECT_TRUE(r.is_replica);
+    }
+  }
 }
 
 TEST(async_bucket, best_effort_retries_temporary_failures_and_timeouts_say_why)

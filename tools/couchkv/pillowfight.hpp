@@ -7,11 +7,12 @@
 // the callback completion token. Keys are populated first unless --no-population. A progress line
 // goes to stderr once a second; the summary (text or --json) goes to stdout, also after Ctrl-C.
 #pragma once
+#include "common.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,22 +47,6 @@ struct pillowfight_options {
   bool progress{true};
   std::uint64_t seed{0};
 };
-
-struct usage_error : std::invalid_argument {
-  using std::invalid_argument::invalid_argument;
-};
-
-// Every number on the command line (couchkv and pillowfight) goes through these: a whole number
-// in decimal or 0x-hexadecimal, no sign (parse_int: an optional '-'), nothing before or after,
-// within [lo, hi]. Otherwise usage_error "<what>: expected a whole number from lo to hi, got ...".
-[[nodiscard]] std::uint64_t parse_uint(const std::string& what, const std::string& s, std::uint64_t lo, std::uint64_t hi);
-[[nodiscard]] std::int64_t parse_int(const std::string& what, const std::string& s, std::int64_t lo, std::int64_t hi);
-
-// Text from a server or the user, made safe to print on a terminal: control characters become
-// visible escapes (ESC -> \x1b, CR -> \r, LF -> \n, tab -> \t, DEL -> \x7f, the C1 controls
-// U+0080-U+009F -> \u0080..\u009f), bytes that are not UTF-8 -> \xNN, and a backslash -> \\ so
-// that an escape in the output is never ambiguous. Well-formed UTF-8 text passes unchanged.
-[[nodiscard]] std::string escape_control(std::string_view text);
 
 // Parses the words after "pillowfight" (connection options may appear there too). Throws
 // usage_error naming the offending option.

@@ -67,6 +67,7 @@ struct cluster_stats {
   std::uint64_t tls_connections_accepted{0}; // of connections_accepted: on a kvSSL port
   std::uint64_t tls_http_requests{0};        // of http_requests: on a mgmtSSL or capiSSL port
   std::uint64_t tls_handshakes_failed{0};    // any TLS port: the client (or the mock) gave up the handshake
+  std::uint64_t kv_connections_open{0};      // KV client connections open now (every node, plain and TLS)
 };
 
 class cluster {
