@@ -146,6 +146,9 @@ TEST(malformed_responses, multi_gets_fail_the_malformed_key_only)
 TEST(malformed_responses, not_retried_and_the_connection_stays_up)
 {
   fixture f;
+  // After an answer, every connection the client opened so far has been counted (the server
+  // counts one before it reads from it).
+  EXPECT_EQ(f.b.get("good::before").get().value, "{}");
   const auto connections = f.server.connections();
   expect_malformed(failure_of([&] { f.b.get("bad::once").get(); }), "GET", "flags");
   expect_malformed(failure_of([&] { f.b.upsert("bad::once-set", "{}").get(); }), "SET", "mutation token");
