@@ -6,6 +6,7 @@
 #include <couchkv/io/executor.hpp>
 #include <couchkv/errors.hpp>
 #include <couchkv/protocol/request.hpp>
+#include <couchkv/protocol/response_shape.hpp>
 
 #include <boost/asio/dispatch.hpp>
 
@@ -20,12 +21,6 @@ using detail::op_base;
 using detail::validate_key;
 
 namespace {
-
-// A GET answer's flags: the first four bytes of its extras (none: 0).
-std::uint32_t flags_of(protocol::bytes_view extras) noexcept
-{
-  return extras.size() >= 4 ? protocol::load_be32(extras.data()) : 0;
-}
 
 // The error of a completed request: transport error, or the status read for this operation.
 std::error_code outcome_error(std::error_code ec, const protocol::packet_view* r, opcode op)
@@ -73,6 +68,7 @@ public:
     o.attempts = attempts;
     o.last_reason = last_reason;
     o.endpoint = endpoint;
+    o.failure_detail = std::move(failure_detail);
     o.vbucket = vbucket;
     o.on_done(race_->outer, ec, p);
   }
@@ -237,7 +233,7 @@ public:
     auto& g = o.value.emplace();
     g.key = slots_[index]->first;
     g.value.assign(reinterpret_cast<const char*>(p.value.data()), p.value.size());
-    g.flags = flags_of(p.extras);
+    g.flags = protocol::item_flags(p);
     g.cas = p.cas();
     g.datatype = p.datatype();
     one_done();
@@ -293,7 +289,13 @@ public:
   }
   void found(std::size_t index, const protocol::packet_view& p) override
   {
-    found_one(index, p.value, p.extras, p.cas(), p.datatype());
+    ++found_;
+    on_each_({}, get_view{.key = keys[index],
+                          .value = protocol::as_string_view(p.value),
+                          .flags = protocol::item_flags(p),
+                          .cas = p.cas(),
+                          .datatype = p.datatype()});
+    one_done();
   }
   void done(std::size_t index, std::error_code ec, const protocol::packet_view* r, error_context) override
   {
@@ -301,23 +303,12 @@ public:
       on_each_(e, get_view{.key = keys[index]});
       one_done();
     } else {
-      found_one(index, r->value, r->extras, r->cas(), r->datatype());
+      found(index, *r);
     }
   }
   void complete() { std::move(done_)({}, found_); }
 
 private:
-  void found_one(std::size_t index, protocol::bytes_view value, protocol::bytes_view extras, std::uint64_t cas,
-                 std::uint8_t datatype)
-  {
-    ++found_;
-    on_each_({}, get_view{.key = keys[index],
-                          .value = protocol::as_string_view(value),
-                          .flags = flags_of(extras),
-                          .cas = cas,
-                          .datatype = datatype});
-    one_done();
-  }
   void one_done()
   {
     if (--left_ == 0) complete();

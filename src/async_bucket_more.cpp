@@ -105,7 +105,9 @@ void async_bucket::start_observe(impl_ptr impl, std::string key, common_options 
           auto it = entries ? std::find_if(entries->begin(), entries->end(), [&](const auto& x) { return x.key == round->key; })
                             : decltype(entries->begin()){};
           if (!entries || it == entries->end()) {
-            e = make_error_code(protocol::client_errc::invalid_payload);
+            e = make_error_code(protocol::client_errc::malformed_response);
+            ctx.server_message = entries ? "OBSERVE answered success without an entry for the key"
+                                         : "OBSERVE answered success with a truncated entry or an unknown key state";
           } else {
             round->answers.emplace_back(slot, observe_node_result{ctx.endpoint, slot == 0,
                                                                   static_cast<observe_key_state>(it->state), it->cas});

@@ -5,6 +5,7 @@
 
 #include <couchkv/errors.hpp>
 #include <couchkv/protocol/request.hpp>
+#include <couchkv/protocol/response_shape.hpp>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/detached.hpp>
@@ -796,6 +797,12 @@ void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code 
   }
   if (ec == protocol::client_errc::timeout) return finish(o, timeout_error(o->opcode, true), nullptr);
   if (ec) return finish(o, ec, nullptr);
+  if (auto defect = protocol::defect_of(o->opcode, *r); defect != protocol::response_defect::none) {
+    // A success without what its opcode promises: no retry (a mutation was applied), and the
+    // connection stays (the packet's lengths were consistent: the stream is in step).
+    o->failure_detail = protocol::describe(defect, o->opcode, *r);
+    return finish(o, protocol::client_errc::malformed_response, r);
+  }
   auto st = r->status();
   if (st == status::success) return finish(o, {}, r);
   if (st == status::not_my_vbucket) {
@@ -837,8 +844,11 @@ public:
   void on_response(std::size_t pos, const protocol::packet_view& p) override
   {
     auto k = keys[pos];
-    if (p.status() == status::success) batch_->found(k.index, p);
-    else go_on(k, {}, &p);
+    if (p.status() == status::success && protocol::defect_of(protocol::opcode::get, p) == protocol::response_defect::none) {
+      batch_->found(k.index, p);
+    } else {
+      go_on(k, {}, &p);
+    }
     finished_one();
   }
   void on_error(std::size_t pos, std::error_code ec) override

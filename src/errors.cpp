@@ -71,7 +71,8 @@ std::optional<errc> protocol_condition(protocol::client_errc e) noexcept
     case client_errc::invalid_payload:
     case client_errc::invalid_frame_info:
     case client_errc::invalid_leb128:
-    case client_errc::unexpected_response: return errc::decoding_failure;
+    case client_errc::unexpected_response:
+    case client_errc::malformed_response: return errc::decoding_failure;
     case client_errc::key_too_long:
     case client_errc::key_empty:
     case client_errc::invalid_argument: return errc::invalid_argument;
@@ -86,7 +87,8 @@ std::optional<errc> protocol_condition(protocol::client_errc e) noexcept
     case client_errc::connection_closed:
     case client_errc::connection_failed:
     case client_errc::not_connected:
-    case client_errc::handshake_failed: return errc::network_error;
+    case client_errc::handshake_failed:
+    case client_errc::kv_port_speaks_http: return errc::network_error;
     case client_errc::queue_full: return errc::temporary_failure;
     case client_errc::bucket_not_found: return errc::bucket_not_found;
   }

@@ -7,6 +7,7 @@
 #include <couchkv/protocol/bytes.hpp>
 #include <couchkv/protocol/mutation_token.hpp>
 #include <couchkv/protocol/request.hpp>
+#include <couchkv/protocol/response_shape.hpp>
 
 #include <chrono>
 #include <optional>
@@ -55,18 +56,12 @@ std::optional<protocol::durability_requirement> sync_durability(const durability
   return protocol::durability_requirement{*d.level, std::nullopt};
 }
 
-// A GET answer's flags: the first four bytes of its extras (none: 0).
-std::uint32_t flags_of(protocol::bytes_view extras) noexcept
-{
-  return extras.size() >= 4 ? protocol::load_be32(extras.data()) : 0;
-}
-
 get_result to_get_result(std::string&& key, const protocol::packet_view& p, bool replica)
 {
   get_result g;
   g.key = std::move(key);
   g.value.assign(reinterpret_cast<const char*>(p.value.data()), p.value.size());
-  g.flags = flags_of(p.extras);
+  g.flags = protocol::item_flags(p);
   g.cas = p.cas();
   g.datatype = p.datatype();
   g.is_replica = replica;
@@ -259,7 +254,7 @@ counter_result counter_request::decode(const protocol::packet_view& p, std::uint
 {
   counter_result c;
   fill_mutation(c, std::move(key), p, vbucket);
-  c.value = p.value.size() == 8 ? protocol::load_be64(p.value.data()) : 0;
+  c.value = protocol::counter_value(p);
   return c;
 }
 

@@ -46,10 +46,12 @@ private:
 // What every request type provides. `validate` runs once, before anything is sent (a failure
 // completes the operation with that error); `encode` may run once per attempt; `decode` turns a
 // successful response (a view into the connection's buffer, valid during the call) into the
-// result, copying the value once, into it. A request that needs HELLO features (frame infos,
-// synchronous durability, collections...) also says which: `required_features()` returning a
-// protocol::feature_set. It is refused with feature_not_available, nothing written, on a
-// connection whose server did not grant them all.
+// result, copying the value once, into it. The generic path has checked that response against
+// its opcode first (protocol/response_shape.hpp): decode reads the flags, counter value or
+// mutation token it needs without checking again. A request that needs HELLO features (frame
+// infos, synchronous durability, collections...) also says which: `required_features()`
+// returning a protocol::feature_set. It is refused with feature_not_available, nothing written,
+// on a connection whose server did not grant them all.
 template <class R>
 concept kv_request = requires(R& r, const R& cr, protocol::byte_buffer& out, const protocol::doc_key& k,
                               const protocol::packet_view& response) {

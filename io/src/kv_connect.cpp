@@ -104,7 +104,11 @@ asio::awaitable<std::error_code> kv_connection::impl::connect(std::shared_ptr<kv
                                                  asio::redirect_error(asio::use_awaitable, ec)) ||
                             deadline.async_wait(asio::use_awaitable));
         if (rd.index() == 1) {
-          detail = "handshake timed out";
+          // Not a byte back: perhaps no KV server at all (an HTTP server waits for a request line).
+          detail = rend != 0 ? "handshake timed out"
+                             : "handshake timed out without a byte from port " + std::to_string(settings.port) +
+                                   " (is it a KV port? An HTTP port is written host:" + std::to_string(settings.port) +
+                                   "=http)";
           st = state::closed;
           sock.close();
           co_return make_error_code(client_errc::timeout);
@@ -116,10 +120,12 @@ asio::awaitable<std::error_code> kv_connection::impl::connect(std::shared_ptr<kv
       }
       if (ec) break;
       if (r.state == protocol::decode_state::error) {
-        detail = "undecodable handshake response: " + r.ec.message();
+        auto [bad, why] = undecodable("undecodable handshake response", {rbuf.data() + rstart, rend - rstart}, r.ec,
+                                      settings.port);
+        detail = std::move(why);
         st = state::closed;
         sock.close();
-        co_return r.ec;
+        co_return bad;
       }
       rstart += r.consumed;
       act = fsm.on_response(r.packet, out);

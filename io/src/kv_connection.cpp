@@ -265,7 +265,9 @@ bool kv_connection::impl::dispatch_packets(const std::shared_ptr<kv_connection>&
     }
     auto r = protocol::decode_packet({rbuf.data() + rstart, rend - rstart}, settings.limits);
     if (r.state == protocol::decode_state::error) {
-      fail(self, r.ec, "undecodable data from the server: " + r.ec.message());
+      auto [ec, why] = undecodable("undecodable data from the server", {rbuf.data() + rstart, rend - rstart}, r.ec,
+                                   settings.port);
+      fail(self, ec, std::move(why));
       return false;
     }
     if (r.state == protocol::decode_state::need_more) {

@@ -7,6 +7,7 @@
 #include "deadline_queue.hpp"
 #include "op_table.hpp"
 
+#include <couchkv/protocol/decoder.hpp>
 #include <couchkv/protocol/errors.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -15,6 +16,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <list>
 #include <optional>
 #include <utility>
@@ -41,6 +43,23 @@ template <class Handler, class... Args>
 void dispatch_completion(const asio::any_io_executor& ex, Handler h, Args... args)
 {
   asio::dispatch(ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
+}
+
+// Bytes from the server the decoder refused (`decode_ec`), as the connection reports them: that
+// error, or kv_port_speaks_http when they are an HTTP response -- a management port given as a KV
+// port -- with the response's first line and how to write such a port. `what` begins the detail.
+inline std::pair<std::error_code, std::string> undecodable(std::string_view what, protocol::bytes_view data,
+                                                           std::error_code decode_ec, std::uint16_t port)
+{
+  if (!protocol::looks_like_http(data)) return {decode_ec, std::string(what) + ": " + decode_ec.message()};
+  auto text = protocol::as_string_view(data.first(std::min<std::size_t>(data.size(), 80)));
+  auto printable = std::find_if(text.begin(), text.end(), [](char c) { return c < 0x20 || c > 0x7e; });
+  const std::string first_line(text.begin(), printable);
+  const auto p = std::to_string(port);
+  return {make_error_code(client_errc::kv_port_speaks_http),
+          std::string(what) + ": port " + p + " answered in HTTP (\"" + first_line +
+              "\"): it is an HTTP port, not a KV port. The management port (8091, 18091 with TLS) bootstraps over "
+              "HTTP; another HTTP port is written host:" + p + "=http"};
 }
 
 // An executor the completion must go through; empty (the common case) when it is the connection's

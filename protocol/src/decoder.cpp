@@ -39,4 +39,6 @@ decode_result decode_packet(bytes_view input, const decoder_limits& limits) noex
                      .value = {value, h.body_len - h.framing_extras_len - h.extras_len - h.key_len}}};
 }
 
+bool looks_like_http(bytes_view input) noexcept { return as_string_view(input).starts_with("HTTP/"); }
+
 } // namespace couchkv::protocol

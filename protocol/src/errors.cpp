@@ -22,6 +22,9 @@ std::string client_category_impl::message(int v) const
     case client_errc::invalid_leb128: return "malformed or non-canonical LEB128 value";
     case client_errc::key_too_long: return "key too long (more than 250 bytes)";
     case client_errc::key_empty: return "empty key (a document key has 1 to 250 bytes)";
+    case client_errc::malformed_response: return "malformed response: a success without what its opcode promises";
+    case client_errc::kv_port_speaks_http:
+      return "the server answered in HTTP: this is not a KV port (a management port is written host:port=http)";
     case client_errc::sasl_no_common_mechanism: return "no SASL mechanism in common with the server";
     case client_errc::sasl_server_nonce_mismatch: return "SCRAM server nonce does not extend the client nonce";
     case client_errc::sasl_server_signature_mismatch: return "SCRAM server signature is wrong";
@@ -221,6 +224,7 @@ bool is_fatal(std::error_code ec) noexcept
       case client_errc::connection_closed:
       case client_errc::connection_failed:
       case client_errc::handshake_failed:
+      case client_errc::kv_port_speaks_http:
         return true;
       default:
         return false;

@@ -460,7 +460,67 @@ TEST(kv_connection_fake_peer, garbage_from_the_server_fails_the_connection_clean
   auto [ec, r] = run(*c, get_packet("x"));
   EXPECT_EQ(ec, protocol::client_errc::connection_closed);
   EXPECT_NE(c->last_error_detail().find("undecodable"), std::string::npos) << c->last_error_detail();
+  EXPECT_NE(c->last_error_detail().find("answered in HTTP"), std::string::npos) << c->last_error_detail();
   EXPECT_FALSE(c->is_open());
+}
+
+namespace {
+// A fake HTTP server where the client expects KV: reads the first request bytes and, if `answer`,
+// answers them as an HTTP server answers a request it cannot parse; then holds the connection
+// until the client leaves, so that only the bytes can tell the client what it reached.
+auto http_server(bool answer)
+{
+  return [answer](asio::ip::tcp::socket& s) {
+    std::array<char, 4096> buf;
+    boost::system::error_code ec;
+    s.read_some(asio::buffer(buf), ec);
+    if (answer) {
+      std::string reply = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      asio::write(s, asio::buffer(reply), ec);
+    }
+    while (!ec) s.read_some(asio::buffer(buf), ec);
+  };
+}
+} // namespace
+
+TEST(kv_connection_fake_peer, a_handshake_answered_in_http_fails_at_once_and_names_http)
+{
+  // Issue 19, item 6: it failed as "invalid magic byte", which named neither HTTP nor the remedy.
+  fake_peer peer(http_server(true));
+  io_thread t;
+  io::connection_settings s;
+  s.port = peer.port();
+  ASSERT_EQ(s.connect_timeout, std::chrono::seconds(10));
+  std::error_code ec;
+  const auto t0 = io::clock::now();
+  auto c = connect(t, s, &ec);
+  EXPECT_LT(io::clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_EQ(ec, protocol::client_errc::kv_port_speaks_http) << ec.message();
+  EXPECT_EQ(ec, errc::network_error);
+  EXPECT_NE(ec.message().find("HTTP"), std::string::npos) << ec.message();
+  const auto detail = c->last_error_detail();
+  const auto port = std::to_string(peer.port());
+  EXPECT_NE(detail.find("port " + port + " answered in HTTP (\"HTTP/1.1 400 Bad Request\")"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("not a KV port"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("host:" + port + "=http"), std::string::npos) << detail;
+  EXPECT_FALSE(c->is_open());
+}
+
+TEST(kv_connection_fake_peer, a_handshake_without_a_byte_back_asks_whether_the_port_is_kv)
+{
+  // An HTTP server that waits for a request line never answers the binary HELLO.
+  fake_peer peer(http_server(false));
+  io_thread t;
+  io::connection_settings s;
+  s.port = peer.port();
+  s.connect_timeout = std::chrono::milliseconds(300);
+  std::error_code ec;
+  auto c = connect(t, s, &ec);
+  EXPECT_EQ(ec, protocol::client_errc::timeout);
+  const auto detail = c->last_error_detail();
+  const auto port = std::to_string(peer.port());
+  EXPECT_NE(detail.find("without a byte from port " + port), std::string::npos) << detail;
+  EXPECT_NE(detail.find("host:" + port + "=http"), std::string::npos) << detail;
 }
 
 TEST(kv_connection_fake_peer, an_answer_with_the_right_opaque_and_another_opcode_closes_the_connection)

@@ -185,3 +185,16 @@ TEST(header, round_trip_every_magic)
     EXPECT_EQ(*back, h);
   }
 }
+
+TEST(decoder, an_http_answer_is_recognised_as_http)
+{
+  // What an HTTP server answers to a KV request: no KV magic byte is an 'H'.
+  EXPECT_TRUE(looks_like_http(as_bytes("HTTP/1.1 400 Bad Request\r\n\r\n")));
+  EXPECT_TRUE(looks_like_http(as_bytes("HTTP/1.0 200 OK")));
+  EXPECT_EQ(decode_packet(as_bytes("HTTP/1.1 400 Bad Request\r\n\r\n")).ec, client_errc::invalid_magic);
+  EXPECT_FALSE(looks_like_http(as_bytes("HTTP")));
+  EXPECT_FALSE(looks_like_http(as_bytes("http/1.1 400")));
+  EXPECT_FALSE(looks_like_http({}));
+  auto kv = from_hex("81000000000000000000000500000000000000000000000048656c6c6f");
+  EXPECT_FALSE(looks_like_http(kv));
+}

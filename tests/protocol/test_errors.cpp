@@ -48,6 +48,9 @@ TEST(errors, retryable_and_fatal)
   EXPECT_TRUE(is_fatal(make_error_code(status::auth_stale)));
   EXPECT_FALSE(is_fatal(make_error_code(status::key_enoent)));
   EXPECT_FALSE(is_fatal(make_error_code(client_errc::timeout)));
+  // Not KV at all: the connection is done. A malformed answer's stream is still in step.
+  EXPECT_TRUE(is_fatal(make_error_code(client_errc::kv_port_speaks_http)));
+  EXPECT_FALSE(is_fatal(make_error_code(client_errc::malformed_response)));
 }
 
 TEST(errors, names)

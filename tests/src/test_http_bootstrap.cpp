@@ -93,3 +93,28 @@ TEST(http_bootstrap, refuses_bad_credentials_and_unknown_buckets_clearly)
   EXPECT_TRUE(error_of([&] { dead.open_bucket().get(); }));
   EXPECT_NE(dead.last_error_detail().find("127.0.0.1:1"), std::string::npos) << dead.last_error_detail();
 }
+
+// Issue 19, item 6: the mock's management port written without "=http" is taken for a KV port. Its
+// HTTP server answers the binary HELLO with a 400: the open fails at once, says the port speaks
+// HTTP, and says how to write it. (It was "invalid magic byte", which names neither.)
+TEST(http_bootstrap, a_management_port_given_as_kv_port_fails_at_once_and_says_http)
+{
+  mock::cluster m;
+  m.start();
+  io_thread t;
+  const auto port = std::to_string(m.mgmt_ports().at(0));
+  cluster c(t.io.get_executor(), "couchbase://127.0.0.1:" + port + "/default", credentials{"default", "password"});
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto ec = error_of([&] { c.open_bucket().get(); });
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s); // the connect timeout is 10 s
+  EXPECT_EQ(ec, protocol::client_errc::kv_port_speaks_http) << ec.message() << ": " << c.last_error_detail();
+  EXPECT_EQ(ec, errc::network_error);
+  const auto detail = c.last_error_detail();
+  EXPECT_NE(detail.find("127.0.0.1:" + port), std::string::npos) << detail;
+  EXPECT_NE(detail.find("answered in HTTP (\"HTTP/1.1 400 Bad Request\")"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("host:" + port + "=http"), std::string::npos) << detail;
+  // Written as the message says, it opens.
+  cluster ok(t.io.get_executor(), "couchbase://127.0.0.1:" + port + "=http/default", credentials{"default", "password"});
+  auto b = ok.open_bucket().get();
+  EXPECT_NE(b.upsert("k", "{}").get().cas, 0u);
+}

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+#include <vector>
+
 using namespace couchkv::topology;
 using namespace std::chrono_literals;
 
@@ -45,14 +48,20 @@ TEST(connection_string, tls_and_memcached_defaults)
   EXPECT_TRUE(cs->bucket.empty());
 }
 
-TEST(connection_string, port_8091_means_http_bootstrap)
+TEST(connection_string, management_ports_mean_http_bootstrap_in_the_schemes_security)
 {
   config_error err;
-  auto cs = parse_connection_string("couchbase://h1:8091,h2:18091,h3:11210/b", err);
-  ASSERT_TRUE(cs);
+  auto cs = parse_connection_string("couchbase://h1:8091,h3:11210,h4:12000/b", err);
+  ASSERT_TRUE(cs) << err.message();
   EXPECT_TRUE(cs->endpoints[0].http);
-  EXPECT_TRUE(cs->endpoints[1].http);
+  EXPECT_FALSE(cs->endpoints[1].http);
   EXPECT_FALSE(cs->endpoints[2].http);
+  cs = parse_connection_string("couchbases://h1:18091,h2:11207,[::1]:18091/b", err);
+  ASSERT_TRUE(cs) << err.message();
+  EXPECT_TRUE(cs->tls());
+  EXPECT_TRUE(cs->endpoints[0].http);
+  EXPECT_FALSE(cs->endpoints[1].http);
+  EXPECT_TRUE(cs->endpoints[2].http);
 
   // Explicit service suffixes (libcouchbase syntax) win over the port's convention.
   cs = parse_connection_string("couchbase://h1:9000=http,h2:8091=mcd,[::1]:7000=kv/b", err);
@@ -65,6 +74,37 @@ TEST(connection_string, port_8091_means_http_bootstrap)
   EXPECT_FALSE(parse_connection_string("couchbase://h1:9000=ftp/b", err));
   EXPECT_NE(err.message().find("ftp"), std::string::npos);
   EXPECT_FALSE(parse_connection_string("memcached://h1:11211=http", err));
+  // Under couchbases:// "=http" is HTTPS at that port; under couchbase:// a TLS port number taken
+  // as written.
+  cs = parse_connection_string("couchbases://h1:9443=http/b", err);
+  ASSERT_TRUE(cs) << err.message();
+  EXPECT_TRUE(cs->tls());
+  EXPECT_TRUE(cs->endpoints[0].http);
+  cs = parse_connection_string("couchbase://h1:18091=http,h2:11207=kv/b", err);
+  ASSERT_TRUE(cs) << err.message();
+  EXPECT_TRUE(cs->endpoints[0].http);
+  EXPECT_FALSE(cs->endpoints[1].http);
+}
+
+TEST(connection_string, a_standard_port_of_the_other_security_level_says_what_to_write)
+{
+  // Before: couchbase://h:18091 was plain HTTP to the TLS management port, a request that no
+  // answer could follow; couchbases://h:8091 a TLS handshake with a plain port.
+  const std::tuple<const char*, std::vector<const char*>> cases[] = {
+      {"couchbase://h1:18091/b", {"port 18091", "management port over TLS", "couchbases://h1:18091", "h1:8091", "h1:18091=http"}},
+      {"couchbase://h1,[::1]:11207/b", {"port 11207", "KV port over TLS", "couchbases://[::1]:11207", "[::1]:11210", "[::1]:11207=kv"}},
+      {"couchbases://h1:8091/b", {"port 8091", "plain management port", "h1:18091", "h1:8091=http"}},
+      {"couchbases://h1:11210/b", {"port 11210", "plain KV port", "h1:11207", "h1:11210=kv"}},
+  };
+  for (const auto& [text, mentions] : cases) {
+    config_error err;
+    EXPECT_FALSE(parse_connection_string(text, err)) << text;
+    EXPECT_EQ(err.ec, config_errc::invalid_port) << text << ": " << err.message();
+    for (const char* m : mentions) EXPECT_NE(err.message().find(m), std::string::npos) << text << ": " << err.message();
+  }
+  // memcached:// has no such ports.
+  config_error err;
+  EXPECT_TRUE(parse_connection_string("memcached://h1:11207,h2:18091", err)) << err.message();
 }
 
 TEST(connection_string, errors_name_the_offending_part)

@@ -55,6 +55,34 @@ std::optional<bool> parse_bool(std::string_view v)
   return std::nullopt;
 }
 
+// A standard Couchbase port under the scheme of the other security level: plain HTTP or KV to a
+// TLS port (18091, 11207) would wait for a handshake that never comes, TLS to a plain one (8091,
+// 11210) fails its handshake. The reason, with what to write instead; empty when the port fits.
+// `host` is the host as written (IPv6 in brackets).
+std::string standard_port_mismatch(scheme sch, std::string_view host, std::uint16_t port)
+{
+  const std::string h(host);
+  const auto p = std::to_string(port);
+  const auto keep = " (or " + h + ":" + p + (port == 8091 || port == 18091 ? "=http" : "=kv") +
+                    " if that port really is " + (sch == scheme::couchbases ? "TLS" : "plain") + ")";
+  if (sch == scheme::couchbase && port == 18091) {
+    return "port 18091 of host \"" + h + "\" is the management port over TLS: write couchbases://" + h +
+           ":18091, or " + h + ":8091 for plain HTTP" + keep;
+  }
+  if (sch == scheme::couchbase && port == 11207) {
+    return "port 11207 of host \"" + h + "\" is the KV port over TLS: write couchbases://" + h + ":11207, or " + h +
+           ":11210 for plain KV" + keep;
+  }
+  if (sch == scheme::couchbases && port == 8091) {
+    return "port 8091 of host \"" + h + "\" is the plain management port: couchbases:// bootstraps over HTTPS from " +
+           h + ":18091" + keep;
+  }
+  if (sch == scheme::couchbases && port == 11210) {
+    return "port 11210 of host \"" + h + "\" is the plain KV port: couchbases:// connects to " + h + ":11207" + keep;
+  }
+  return {};
+}
+
 std::optional<std::uint32_t> parse_uint(std::string_view v, std::uint32_t lo, std::uint32_t hi)
 {
   std::uint32_t n = 0;
@@ -152,10 +180,12 @@ std::optional<connection_string> parse_connection_string(std::string_view text, 
     }
     endpoint ep;
     std::string_view port_text;
+    std::string_view host_text; // as written: IPv6 in brackets
     if (item.empty()) return fail(config_errc::invalid_host, "empty host before \"=\" in the host list");
     if (item.front() == '[') {
       auto close = item.find(']');
       if (close == std::string_view::npos) return fail(config_errc::invalid_host, "unclosed '[' in \"" + std::string(item) + "\"");
+      host_text = item.substr(0, close + 1);
       ep.host = std::string(item.substr(1, close - 1));
       if (!valid_ipv6(ep.host)) return fail(config_errc::invalid_host, "\"" + std::string(item) + "\" is not an IPv6 address");
       auto rest = item.substr(close + 1);
@@ -168,7 +198,8 @@ std::optional<connection_string> parse_connection_string(std::string_view text, 
       if (colon != item.rfind(':')) {
         return fail(config_errc::invalid_host, "IPv6 address \"" + std::string(item) + "\" needs brackets");
       }
-      ep.host = std::string(item.substr(0, colon));
+      host_text = item.substr(0, colon);
+      ep.host = std::string(host_text);
       if (colon != std::string_view::npos) port_text = item.substr(colon + 1);
       if (!valid_hostname(ep.host)) return fail(config_errc::invalid_host, "host \"" + ep.host + "\"");
     }
@@ -179,7 +210,15 @@ std::optional<connection_string> parse_connection_string(std::string_view text, 
     } else {
       ep.port = cs.default_port();
     }
-    ep.http = forced_http ? *forced_http : cs.scheme != scheme::memcached && (ep.port == 8091 || ep.port == 18091);
+    if (forced_http) {
+      ep.http = *forced_http; // the user says what the port speaks; the scheme says whether in TLS
+    } else if (cs.scheme != scheme::memcached) {
+      // A bare standard port says both what it speaks and whether in TLS: it must fit the scheme.
+      if (auto why = standard_port_mismatch(cs.scheme, host_text, ep.port); !why.empty()) {
+        return fail(config_errc::invalid_port, std::move(why));
+      }
+      ep.http = ep.port == 8091 || ep.port == 18091;
+    }
     cs.endpoints.push_back(std::move(ep));
   }
 

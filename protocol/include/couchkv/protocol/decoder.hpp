@@ -33,4 +33,8 @@ struct decode_result {
 // (framing extras + extras + key <= body; body <= limit). Does not validate per-opcode layouts.
 [[nodiscard]] decode_result decode_packet(bytes_view input, const decoder_limits& limits = {}) noexcept;
 
+// True when `input` begins as an HTTP response does ("HTTP/"): the answer of an HTTP server on a
+// port the client took for a KV port. (No KV packet starts so: 'H' is no magic byte.)
+[[nodiscard]] bool looks_like_http(bytes_view input) noexcept;
+
 } // namespace couchkv::protocol

@@ -52,6 +52,8 @@ enum class client_errc {
   bucket_not_found,
   sasl_too_many_iterations, // SCRAM: the server asks for more PBKDF2 rounds than scram::max_iterations
   key_empty,                // a document key of 0 bytes
+  malformed_response,       // a success that lacks what its opcode promises (protocol/response_shape.hpp)
+  kv_port_speaks_http,      // the KV port answered in HTTP: a management port given as a KV port
 };
 
 namespace detail {
@@ -100,7 +102,8 @@ std::error_code make_kv_error(opcode op, status s, bool had_cas = false) noexcep
 // Temporary conditions worth retrying with backoff (etmpfail, ebusy, sync_write_in_progress, ...).
 [[nodiscard]] bool is_retryable(status s) noexcept;
 // Statuses after which the connection is not usable (auth_stale, ...), or a client_errc that
-// means the stream is corrupt (invalid_magic, invalid_header, body_too_large).
+// means the stream is corrupt (invalid_magic, invalid_header, body_too_large) or not KV at all
+// (kv_port_speaks_http). Not malformed_response: its framing was intact, so the stream is too.
 [[nodiscard]] bool is_fatal(std::error_code ec) noexcept;
 
 } // namespace couchkv::protocol

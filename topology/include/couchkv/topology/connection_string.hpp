@@ -2,9 +2,18 @@
 //   couchbase://h1,h2:11210/bucket?kv_timeout=2.5s   plain KV (default port 11210)
 //   couchbases://h1/bucket?ca_file=/path/ca.pem       TLS (default port 11207)
 //   memcached://h1:11211,h2:11212                     memcached-bucket mode over plain memcached
-// Hosts may be names, IPv4 or bracketed IPv6 ([::1]:11210). On couchbase(s)://, port 8091 / 18091
-// means "bootstrap over HTTP from this node" (as libcouchbase treats it); "host:port=http" says so
-// for any port, "host:port=mcd" (or "=kv") forces KV.
+// Hosts may be names, IPv4 or bracketed IPv6 ([::1]:11210). What a port speaks:
+//   couchbase://h:8091     the management port: bootstrap over HTTP from it (as libcouchbase), the
+//                          configs then follow its streaming URI instead of CCCP
+//   couchbases://h:18091   the same over HTTPS
+//   h:port=http            a management port at another number (a mock, a proxy, a remapped
+//                          container): over HTTP, or HTTPS under couchbases://
+//   h:port=mcd, h:port=kv  KV, whatever the number
+//   any other port         KV (plain under couchbase://, TLS under couchbases://)
+// A bare standard port of the other security level is an error that says what to write:
+// couchbase://h:18091 or h:11207 (TLS ports), couchbases://h:8091 or h:11210 (plain ports); with
+// "=http" / "=kv" the port is taken as written. An HTTP port given as a KV port fails the
+// connection at once (client_errc::kv_port_speaks_http) when the server answers in HTTP.
 // Durations: "250ms", "2.5s", "1m", "100us", or a plain number of seconds ("2.5").
 #pragma once
 #include <couchkv/topology/errors.hpp>
