@@ -787,6 +787,12 @@ void bucket_impl::on_attempt_done(const std::shared_ptr<op>& o, std::error_code 
     return not_sent(o, ec == protocol::client_errc::not_connected);
   }
   if (ec == protocol::client_errc::connection_closed) {
+    // Why the connection went, for the error this operation may end with.
+    if (auto it = conns_.find(o->endpoint); it != conns_.end() && it->second.pool) {
+      if (const auto& loss = it->second.pool->last_connection_loss(); loss && !loss->detail.empty()) {
+        o->failure_detail = o->endpoint + ": connection lost: " + loss->detail;
+      }
+    }
     auto d = decide_retry(o->opcode, {attempt_failure::connection_lost, status::success, nullptr}, o->attempts, left());
     if (!d.retry && protocol::is_mutation(o->opcode)) {
       // It may have been applied: report that, not a retry.

@@ -344,6 +344,13 @@ void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::
   resolver.cancel();
   timer.cancel();
   armed_for = clock::time_point::max();
+  // The owner hears why first (a pool marks the connection gone and keeps the reason), so that
+  // what the operations do next (a retry, a look at why) sees the pool as it now is.
+  if (was_open && close_cb) {
+    auto cb = std::move(close_cb);
+    close_cb = nullptr;
+    cb(reason);
+  }
   // Each pending operation completes exactly once; whether it may have run decides the error.
   std::vector<std::pair<std::uint32_t, bool>> victims;
   victims.reserve(ops.size());
@@ -353,11 +360,6 @@ void kv_connection::impl::fail(const std::shared_ptr<kv_connection>& self, std::
   }
   queued.clear();
   deadlines.clear(); // what is left are entries of operations completed above
-  if (was_open && close_cb) {
-    auto cb = std::move(close_cb);
-    close_cb = nullptr;
-    cb(reason);
-  }
 }
 
 std::error_code kv_connection::impl::refusal(protocol::bytes_view packet, clock::time_point deadline)

@@ -133,6 +133,7 @@ struct node_pool::impl {
   std::function<void(std::error_code, const std::string&)> connect_error_cb;
   protocol::feature_set features;                 // of the connection that opened last
   std::optional<connect_failure> last_failure;   // of the last attempt, when it failed
+  std::optional<connect_failure> last_loss;      // why the last open connection died
 
   std::atomic<std::size_t> open_count{0};
   std::atomic<std::size_t> waiting_count{0};
@@ -245,6 +246,11 @@ const std::optional<node_pool::connect_failure>& node_pool::last_connect_failure
   return impl_->last_failure;
 }
 
+const std::optional<node_pool::connect_failure>& node_pool::last_connection_loss() const noexcept
+{
+  return impl_->last_loss;
+}
+
 bool node_pool::has_open_connection() const noexcept
 {
   return impl_->open_count.load(std::memory_order_relaxed) != 0;
@@ -330,6 +336,7 @@ void node_pool::impl::connection_lost(const std::shared_ptr<node_pool>& self, st
 {
   auto& s = *slots[i];
   if (gen != s.gen || s.st != slot::state::open) return;
+  last_loss = connect_failure{why, s.conn ? s.conn->last_error_detail() : std::string{}};
   s.counters->open.store(false, std::memory_order_relaxed);
   open_count.fetch_sub(1, std::memory_order_relaxed);
   if (st != state::running) { // a graceful close finished on this connection

@@ -45,6 +45,11 @@ struct script {
     }
     if (op == opcode::noop) return scripted_kv_server::answer(req);
     if (key == "missing") return scripted_kv_server::answer(req, {.status = status::key_enoent});
+    if (key.starts_with("junk::")) {
+      // No packet at all (a wrong magic): the decoder refuses it and the connection is closed.
+      protocol::byte_buffer junk(24, std::byte{0x42});
+      return junk;
+    }
     const bool bad = key.starts_with("bad::");
     switch (op) {
       case opcode::get:
@@ -158,4 +163,20 @@ TEST(malformed_responses, not_retried_and_the_connection_stays_up)
   // The stream was in step: the same connection answers the next operation.
   EXPECT_EQ(f.b.get("good::after").get().value, "{}");
   EXPECT_EQ(f.server.connections(), connections);
+}
+
+// Issue 20, item 10: data the decoder refuses closes the connection; a read is retried on a new
+// one and, when the server keeps sending junk, times out. The error names the cause (it used to
+// say only "timed out (last retry: connection_lost)").
+TEST(malformed_responses, a_timeout_after_undecodable_data_names_the_cause)
+{
+  fixture f;
+  auto fail = failure_of([&] { f.b.get("junk::1", {.timeout = std::chrono::milliseconds(400)}).get(); });
+  EXPECT_EQ(fail.ec, errc::timeout) << fail.ec.message();
+  EXPECT_EQ(fail.context.last_retry_reason, retry_reason::connection_lost);
+  EXPECT_NE(fail.context.server_message.find("connection lost"), std::string::npos) << fail.context.server_message;
+  EXPECT_NE(fail.context.server_message.find("undecodable data from the server"), std::string::npos)
+      << fail.context.server_message;
+  // The description a user prints says it too.
+  EXPECT_NE(describe(fail.ec, fail.context).find("undecodable"), std::string::npos) << describe(fail.ec, fail.context);
 }

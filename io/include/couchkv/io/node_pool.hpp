@@ -169,6 +169,11 @@ public:
     std::string detail;
   };
   [[nodiscard]] const std::optional<connect_failure>& last_connect_failure() const noexcept;
+  // On the executor. Why the last open connection died, once one has (what its operations in
+  // flight got connection_closed for): the reason and the connection's detail ("server closed
+  // the connection", "malformed packet ...", "the port answers in HTTP ..."). Known before those
+  // operations complete.
+  [[nodiscard]] const std::optional<connect_failure>& last_connection_loss() const noexcept;
 
   // Safe from any thread.
   [[nodiscard]] pool_stats stats() const;
