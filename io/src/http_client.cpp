@@ -187,7 +187,7 @@ void http_client::start(http_request request, http_chunk_handler chunk_handler,
           conn->close();
           co_return fail(ec == beast::error::timeout ? make_error_code(client_errc::timeout)
                                                      : make_error_code(client_errc::handshake_failed),
-                         "TLS handshake with " + where + ": " + ec.message());
+                         "TLS handshake with " + where + ": " + conn->s.failure_reason(ec));
         }
       }
       ++st.stats.connections_opened;

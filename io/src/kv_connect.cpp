@@ -72,7 +72,7 @@ asio::awaitable<std::error_code> kv_connection::impl::connect(std::shared_ptr<kv
     auto hs = co_await (sock.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec)) ||
                         deadline.async_wait(asio::use_awaitable));
     if (hs.index() == 1 || ec) {
-      detail = hs.index() == 1 ? "TLS handshake timed out" : "TLS handshake: " + ec.message();
+      detail = hs.index() == 1 ? "TLS handshake timed out" : "TLS handshake: " + sock.failure_reason(ec);
       st = state::closed;
       sock.close();
       co_return make_error_code(client_errc::handshake_failed);

@@ -194,3 +194,37 @@ TEST_F(tls_fixture, a_ca_file_that_cannot_be_read_is_a_clear_error)
     EXPECT_NE(std::string(e.what()).find("ca_file \"" + missing + "\""), std::string::npos) << e.what();
   }
 }
+
+// Issue 20, item 10: a TLS failure says which check failed (an expired certificate, a name the
+// certificate does not carry), over KV and over HTTP, instead of "certificate verify failed".
+TEST(tls_failures, the_error_names_the_certificate_problem)
+{
+  struct one_case {
+    const char* what;
+    std::string alt_names;
+    bool expired;
+    const char* verdict;
+  };
+  for (const auto& k : {one_case{"expired", "DNS:localhost,IP:127.0.0.1", true, "certificate has expired"},
+                        one_case{"another name", "DNS:db.example.com", false, "IP address mismatch"}}) {
+    SCOPED_TRACE(k.what);
+    self_signed_certificate cert(k.alt_names, k.expired); // trusted (it is its own CA), but not valid here
+    mock::cluster_options o;
+    o.nodes = 1;
+    o.vbuckets = 16;
+    o.tls = mock::tls_options{cert.cert_file(), cert.key_file()};
+    mock::cluster m(o);
+    m.start();
+    io_thread t;
+    const std::string options = "?ca_file=" + cert.cert_file() + "&kv_timeout=3s";
+    for (const auto& connstr :
+         {m.tls_connection_string() + options,
+          "couchbases://127.0.0.1:" + std::to_string(m.mgmt_tls_ports().at(0)) + "=http/default" + options}) {
+      SCOPED_TRACE(connstr);
+      cluster c(t.io.get_executor(), connstr, credentials{"default", "password"});
+      auto ec = error_of([&] { c.open_bucket().get(); });
+      EXPECT_EQ(ec, protocol::client_errc::handshake_failed) << ec.message() << ": " << c.last_error_detail();
+      EXPECT_NE(c.last_error_detail().find(k.verdict), std::string::npos) << c.last_error_detail();
+    }
+  }
+}

@@ -27,7 +27,9 @@ class self_signed_certificate {
 public:
   // subject_alt_names in openssl's -addext form: the names and addresses hostname verification
   // accepts ("DNS:db.example.com" makes a certificate that 127.0.0.1 does not match).
-  explicit self_signed_certificate(const std::string& subject_alt_names = "DNS:localhost,IP:127.0.0.1")
+  // expired: re-signed so that it ended a day before it began (notAfter in the past).
+  explicit self_signed_certificate(const std::string& subject_alt_names = "DNS:localhost,IP:127.0.0.1",
+                                   bool expired = false)
       : dir_(temp_dir("tls"))
   {
     // An EC key: generated in milliseconds, and cheap handshakes for tests that make many.
@@ -37,6 +39,14 @@ public:
     if (std::system(cmd.c_str()) != 0) {
       std::filesystem::remove_all(dir_);
       throw std::runtime_error("cannot make a test certificate: the openssl CLI is required");
+    }
+    if (expired) {
+      auto resign = "openssl x509 -in '" + cert_file() + "' -signkey '" + key_file() + "' -days -1 -out '" +
+                    cert_file() + ".expired' >/dev/null 2>&1 && mv '" + cert_file() + ".expired' '" + cert_file() + "'";
+      if (std::system(resign.c_str()) != 0) {
+        std::filesystem::remove_all(dir_);
+        throw std::runtime_error("cannot make an expired test certificate");
+      }
     }
   }
   ~self_signed_certificate()

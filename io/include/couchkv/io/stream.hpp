@@ -14,10 +14,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <optional>
 #include <string>
@@ -61,15 +61,35 @@ public:
   // Before a client handshake: Server Name Indication carries `name` unless it is an IP address
   // (RFC 6066, 3: "Literal IPv4 and IPv6 addresses are not permitted"; a server may refuse the
   // handshake over one); with verify_hostname the certificate must name it (a DNS name, or an IP
-  // address SAN for an address). False when OpenSSL refuses the name. Nothing to do without TLS.
+  // address SAN for an address). The name is checked by OpenSSL's own verification (SSL_set1_host,
+  // the IP parameter), so a mismatch is recorded as such (see failure_reason). False when OpenSSL
+  // refuses the name. Nothing to do without TLS.
   [[nodiscard]] bool set_server_name(const std::string& name, bool verify_hostname)
   {
     if (!tls_) return true;
     boost::system::error_code not_an_address;
     (void)boost::asio::ip::make_address(name, not_an_address);
-    if (not_an_address && !SSL_set_tlsext_host_name(tls_->native_handle(), name.c_str())) return false;
-    if (verify_hostname) tls_->set_verify_callback(boost::asio::ssl::host_name_verification(name));
-    return true;
+    SSL* ssl = tls_->native_handle();
+    if (not_an_address && !SSL_set_tlsext_host_name(ssl, name.c_str())) return false;
+    if (!verify_hostname) return true;
+    if (!not_an_address) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) == 1;
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    return SSL_set1_host(ssl, name.c_str()) == 1;
+  }
+
+  // Why a handshake failed, in words a user can act on: with TLS, the certificate check's own
+  // verdict when it failed ("certificate has expired", "hostname mismatch", "IP address mismatch",
+  // "self-signed certificate", "unable to get local issuer certificate", ...), else `ec`'s message.
+  [[nodiscard]] std::string failure_reason(const boost::system::error_code& ec)
+  {
+    if (tls_) {
+      const long verdict = SSL_get_verify_result(tls_->native_handle());
+      if (verdict != X509_V_OK) {
+        return std::string("certificate verification failed: ") + X509_verify_cert_error_string(verdict) + " (" +
+               ec.message() + ")";
+      }
+    }
+    return ec.message();
   }
 
   // The TLS handshake as client or server; without TLS it completes at once, successfully.
