@@ -72,7 +72,8 @@ std::optional<errc> protocol_condition(protocol::client_errc e) noexcept
     case client_errc::invalid_frame_info:
     case client_errc::invalid_leb128:
     case client_errc::unexpected_response:
-    case client_errc::malformed_response: return errc::decoding_failure;
+    case client_errc::malformed_response:
+    case client_errc::malformed_http: return errc::decoding_failure;
     case client_errc::key_too_long:
     case client_errc::key_empty:
     case client_errc::invalid_argument: return errc::invalid_argument;

@@ -79,7 +79,8 @@ std::error_code transport_error(const sys_error& ec)
   if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
       ec == asio::error::broken_pipe || ec == http::error::partial_message || ec == asio::ssl::error::stream_truncated)
     return make_error_code(client_errc::connection_closed);
-  if (ec.category() == sys_error(http::error::bad_version).category()) return make_error_code(client_errc::invalid_payload);
+  if (ec == http::error::body_limit || ec == http::error::header_limit) return make_error_code(client_errc::body_too_large);
+  if (ec.category() == sys_error(http::error::bad_version).category()) return make_error_code(client_errc::malformed_http);
   return make_error_code(client_errc::connection_closed);
 }
 

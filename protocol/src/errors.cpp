@@ -23,6 +23,7 @@ std::string client_category_impl::message(int v) const
     case client_errc::key_too_long: return "key too long (more than 250 bytes)";
     case client_errc::key_empty: return "empty key (a document key has 1 to 250 bytes)";
     case client_errc::malformed_response: return "malformed response: a success without what its opcode promises";
+    case client_errc::malformed_http: return "malformed HTTP response";
     case client_errc::kv_port_speaks_http:
       return "the server answered in HTTP: this is not a KV port (a management port is written host:port=http)";
     case client_errc::sasl_no_common_mechanism: return "no SASL mechanism in common with the server";

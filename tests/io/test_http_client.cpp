@@ -349,13 +349,15 @@ TEST_F(client_fixture, malformed_and_truncated_responses_are_errors)
   });
   auto c = make(peer.port());
   auto [e0, r0] = call(c, get("/0"));
-  EXPECT_EQ(e0, client_errc::invalid_payload) << e0.message() << " " << r0.detail;
+  // Issue 20, item 10: named as HTTP, not as "malformed packet payload".
+  EXPECT_EQ(e0, client_errc::malformed_http) << e0.message() << " " << r0.detail;
+  EXPECT_NE(e0.message().find("HTTP"), std::string::npos) << e0.message();
   auto [e1, r1] = call(c, get("/1"));
   EXPECT_EQ(e1, client_errc::connection_closed) << e1.message() << " " << r1.detail;
   auto [e2, r2] = call(c, get("/2"));
-  EXPECT_EQ(e2, client_errc::invalid_payload) << e2.message() << " " << r2.detail;
+  EXPECT_EQ(e2, client_errc::malformed_http) << e2.message() << " " << r2.detail;
   auto [e3, r3] = call(c, get("/3"));
-  EXPECT_EQ(e3, client_errc::invalid_payload) << e3.message() << " " << r3.detail;
+  EXPECT_EQ(e3, client_errc::body_too_large) << e3.message() << " " << r3.detail;
   auto [e4, r4] = call(c, get("/4"));
   EXPECT_EQ(e4, client_errc::connection_closed) << e4.message() << " " << r4.detail;
 }

@@ -95,7 +95,7 @@ TEST(errors, client_errors_and_conditions)
 
 TEST(errors, every_client_code_has_a_message_and_a_condition)
 {
-  for (int v = 1; v <= static_cast<int>(client_errc::kv_port_speaks_http); ++v) {
+  for (int v = 1; v <= static_cast<int>(client_errc::malformed_http); ++v) {
     const std::error_code ec = static_cast<client_errc>(v);
     EXPECT_EQ(ec.message().find("unknown client error"), std::string::npos) << v;
     int conditions = 0;
@@ -103,10 +103,11 @@ TEST(errors, every_client_code_has_a_message_and_a_condition)
     EXPECT_EQ(conditions, 1) << ec.message();
   }
   // The last code is the last: one past it is unknown (a new code goes before this line's bound).
-  EXPECT_NE(std::error_code(static_cast<client_errc>(static_cast<int>(client_errc::kv_port_speaks_http) + 1)).message().find("unknown"),
+  EXPECT_NE(std::error_code(static_cast<client_errc>(static_cast<int>(client_errc::malformed_http) + 1)).message().find("unknown"),
             std::string::npos);
   EXPECT_EQ(make_error_code(client_errc::malformed_response), errc::decoding_failure);
   EXPECT_EQ(make_error_code(client_errc::kv_port_speaks_http), errc::network_error);
+  EXPECT_EQ(make_error_code(client_errc::malformed_http), errc::decoding_failure);
 }
 
 TEST(errors, every_status_meaning_names_a_condition)

@@ -8,7 +8,8 @@
 //   - client_errc::timeout at its deadline (the connection is then closed),
 //   - client_errc::connection_failed when resolve/connect/TLS handshake failed (nothing was sent),
 //   - client_errc::connection_closed when the peer closed or reset mid-exchange,
-//   - client_errc::invalid_payload for malformed HTTP or a body above the configured limit,
+//   - client_errc::malformed_http for a response that is not HTTP/1.1 (status line, headers,
+//     chunking), client_errc::body_too_large for headers or a body above the configured limit,
 //   - client_errc::cancelled after close().
 // The response carries a human-readable detail of what failed.
 #pragma once

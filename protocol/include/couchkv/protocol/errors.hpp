@@ -54,6 +54,7 @@ enum class client_errc {
   key_empty,                // a document key of 0 bytes
   malformed_response,       // a success that lacks what its opcode promises (protocol/response_shape.hpp)
   kv_port_speaks_http,      // the KV port answered in HTTP: a management port given as a KV port
+  malformed_http,           // an HTTP response that is not HTTP/1.1 (bad status line, header, chunking)
 };
 
 namespace detail {
